@@ -1,0 +1,1 @@
+"""Data: sources (local, glob, s3://), schema validation with quarantine, AppsFlyer formats."""

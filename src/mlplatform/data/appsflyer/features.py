@@ -1,0 +1,206 @@
+"""Install-level feature table from raw AppsFlyer installs and in-app events.
+
+One row per install (key: AppsFlyer ID) with attribution, install time parts, day-0 behaviour
+(first 24 hours) and two labels: purchased within 7 days, revenue within 30 days. Every raw row
+either ends up used or is returned as rejected with a reason: bad fields, duplicate installs,
+events without an install, events before their install, installs too recent to label.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mlplatform.data.appsflyer.columns import NULL_MARKERS
+from mlplatform.data.quarantine import combine, reject
+
+TRACKED_EVENTS = (
+    "af_login",
+    "af_content_view",
+    "af_level_achieved",
+    "af_tutorial_completion",
+    "af_add_to_cart",
+    "af_complete_registration",
+)
+PLATFORMS = frozenset({"android", "ios", "windowsphone"})
+APPSFLYER_ID = re.compile(r"^\d{13}-\d+$")
+LABEL_DAYS = 7
+REVENUE_DAYS = 30
+
+FEATURE_TABLE_COLUMNS: dict[str, str] = {
+    "appsflyer_id": "string",
+    "app_id": "string",
+    "install_time": "datetime",
+    "media_source": "string",
+    "campaign": "string",
+    "country_code": "string",
+    "platform": "string",
+    "attributed_touch_type": "string",
+    "is_organic": "int",
+    "install_hour": "int",
+    "install_weekday": "int",
+    "d0_events": "int",
+    "d0_distinct_events": "int",
+    "d0_purchases": "int",
+    "d0_revenue_usd": "float",
+    **{f"d0_{name}": "int" for name in TRACKED_EVENTS},
+}
+LABEL_COLUMNS: dict[str, str] = {"purchased_d7": "int", "revenue_d30_usd": "float"}
+
+
+@dataclass
+class InstallTable:
+    table: pd.DataFrame
+    rejected: pd.DataFrame
+    rows_in: dict[str, int]
+
+
+def normalise_nulls(frame: pd.DataFrame) -> pd.DataFrame:
+    """AppsFlyer's null spellings (`null`, `None`, `N/A`, `NULL`) become empty strings."""
+    return frame.replace(list(NULL_MARKERS - {""}), "")
+
+
+def _parse_time(values: pd.Series) -> pd.Series:
+    # ISO8601 covers both `yyyy-mm-dd hh:mm:ss` (Pull API) and `.sss` (Push API); UTC.
+    return pd.to_datetime(values, format="ISO8601", errors="coerce")
+
+
+def _first_reason(checks: list[tuple[str, pd.Series]], index: pd.Index) -> pd.Series:
+    """The first failing check per row ('' when all pass)."""
+    reason = pd.Series("", index=index, dtype=object)
+    for name, failed in reversed(checks):
+        reason = reason.mask(failed.to_numpy(), name)
+    return reason
+
+
+def _json_ok(values: pd.Series) -> pd.Series:
+    ok = {}
+    for value in values.unique():
+        if value in ("", "{}"):
+            ok[value] = True
+            continue
+        try:
+            json.loads(value)
+            ok[value] = True
+        except ValueError:
+            ok[value] = False
+    return values.map(ok).astype(bool)
+
+
+def check_installs(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = normalise_nulls(raw)
+    install_time = _parse_time(rows["install_time"])
+    reason = _first_reason(
+        [
+            ("appsflyer_id: not <13-digit ms>-<digits>", ~rows["appsflyer_id"].str.match(APPSFLYER_ID)),
+            ("install_time: not a timestamp", install_time.isna()),
+            ("platform: not android/ios", ~rows["platform"].isin(PLATFORMS)),
+        ],
+        rows.index,
+    )
+    bad = reason != ""
+    good = rows[~bad].assign(install_time=install_time[~bad])
+    # The same install twice (re-delivered file, overlapping windows): keep the earliest.
+    good = good.sort_values(["install_time", "_source", "_line"], kind="stable")
+    dupes = good.duplicated("appsflyer_id", keep="first")
+    rejected = combine(
+        reject("installs", raw[bad], reason[bad]),
+        reject("installs", raw.loc[good.index[dupes]], "duplicate install (same AppsFlyer ID)"),
+    )
+    return good[~dupes], rejected
+
+
+def check_events(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = normalise_nulls(raw)
+    event_time = _parse_time(rows["event_time"])
+    revenue = pd.to_numeric(rows["event_revenue_usd"].replace("", "0"), errors="coerce")
+    reason = _first_reason(
+        [
+            ("appsflyer_id: not <13-digit ms>-<digits>", ~rows["appsflyer_id"].str.match(APPSFLYER_ID)),
+            ("event_time: not a timestamp", event_time.isna()),
+            ("event_name: empty", rows["event_name"] == ""),
+            ("event_revenue_usd: not a number", revenue.isna()),
+            ("event_value: not valid JSON", ~_json_ok(rows["event_value"])),
+        ],
+        rows.index,
+    )
+    bad = reason != ""
+    good = rows[~bad].assign(event_time=event_time[~bad], event_revenue_usd=revenue[~bad])
+    return good, reject("in_app_events", raw[bad], reason[bad])
+
+
+def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) -> InstallTable:
+    installs, rejected_installs = check_installs(installs_raw)
+    events, rejected_events = check_events(events_raw)
+
+    raw_index = installs.index
+    installs = installs.reset_index(drop=True)
+    owner = pd.Index(installs["appsflyer_id"]).get_indexer(events["appsflyer_id"])
+    matched = owner >= 0
+    age = np.full(len(events), np.nan)
+    age[matched] = (
+        events["event_time"].to_numpy()[matched]
+        - installs["install_time"].to_numpy()[owner[matched]]
+    ) / np.timedelta64(1, "h")
+    before_install = matched & (age < 0)
+    orphan_rows = events_raw.loc[events.index[~matched]]
+    early_rows = events_raw.loc[events.index[before_install]]
+    use = matched & ~before_install
+    events, owner, age = events[use], owner[use], age[use]
+
+    n = len(installs)
+    name = events["event_name"].to_numpy()
+    revenue = events["event_revenue_usd"].to_numpy(dtype=float)
+    is_buy = name == "af_purchase"
+    day0 = age < 24
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(owner[mask], minlength=n)
+
+    def total(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(owner[mask], weights=revenue[mask], minlength=n)
+
+    d0_pairs = pd.DataFrame({"o": owner[day0], "e": name[day0]}).drop_duplicates()
+    table = pd.DataFrame(
+        {
+            "appsflyer_id": installs["appsflyer_id"],
+            "app_id": installs["app_id"],
+            "install_time": installs["install_time"],
+            "media_source": installs["media_source"].replace("", "(none)"),
+            "campaign": installs["campaign"].replace("", "(none)"),
+            "country_code": installs["country_code"].replace("", "(none)"),
+            "platform": installs["platform"],
+            "attributed_touch_type": installs["attributed_touch_type"].replace("", "(none)"),
+            "is_organic": (installs["media_source"] == "organic").astype(int),
+            "install_hour": installs["install_time"].dt.hour,
+            "install_weekday": installs["install_time"].dt.weekday,
+            "d0_events": count(day0),
+            "d0_distinct_events": np.bincount(d0_pairs["o"].to_numpy(), minlength=n),
+            "d0_purchases": count(day0 & is_buy),
+            "d0_revenue_usd": total(day0 & is_buy).round(2),
+            **{f"d0_{e}": count(day0 & (name == e)) for e in TRACKED_EVENTS},
+            "purchased_d7": (count(is_buy & (age <= LABEL_DAYS * 24)) > 0).astype(int),
+            "revenue_d30_usd": total(is_buy & (age <= REVENUE_DAYS * 24)).round(2),
+        }
+    )
+    # An install younger than the label window has an unknown label, not a negative one.
+    as_of = events["event_time"].max() if len(events) else installs["install_time"].max()
+    too_recent = (installs["install_time"] + pd.Timedelta(days=LABEL_DAYS) > as_of).to_numpy()
+    recent_rows = installs_raw.loc[raw_index[too_recent]]
+    rejected = combine(
+        rejected_installs,
+        reject("installs", recent_rows, f"label window incomplete (< {LABEL_DAYS} days of data)"),
+        rejected_events,
+        reject("in_app_events", orphan_rows, "no matching install"),
+        reject("in_app_events", early_rows, "event before its install"),
+    )
+    return InstallTable(
+        table=table[~too_recent].reset_index(drop=True),
+        rejected=rejected,
+        rows_in={"installs": len(installs_raw), "in_app_events": len(events_raw)},
+    )
+

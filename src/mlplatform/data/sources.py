@@ -1,0 +1,264 @@
+"""Reading data sources: local paths, globs and s3:// URIs in CSV, CSV.gz, Parquet or JSONL.
+
+Every reader returns rows plus the lines it could not parse (with file and line number), so a
+malformed row is quarantined, never silently skipped. S3 objects are fetched with boto3, which
+honours `AWS_ENDPOINT_URL`/`AWS_ENDPOINT_URL_S3` like every AWS client in the platform.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import gzip
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from mlplatform.data.quarantine import combine, empty_rejections, reject
+from mlplatform.errors import DataSourceError
+
+FORMATS = ("csv", "csv.gz", "parquet", "jsonl")
+
+
+@dataclass
+class ReadResult:
+    """Rows that parsed (with `_source` and `_line` columns) and rows that did not."""
+
+    frame: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+def detect_format(path: str, declared: str = "auto") -> str:
+    if declared != "auto":
+        return declared
+    name = path.lower()
+    for suffix, fmt in ((".csv.gz", "csv.gz"), (".gz", "csv.gz"), (".csv", "csv")):
+        if name.endswith(suffix):
+            return fmt
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    raise DataSourceError(
+        f"{path}: cannot tell the file format from its name",
+        f"set data.source.format to one of {', '.join(FORMATS)}",
+    )
+
+
+def expand(patterns: Iterable[str], field: str) -> list[str]:
+    """Every file the patterns name, sorted; an empty match is an error naming the pattern."""
+    files: list[str] = []
+    for pattern in patterns:
+        matches = _expand_s3(pattern) if pattern.startswith("s3://") else _expand_local(pattern)
+        if not matches:
+            raise DataSourceError(
+                f"{field}: no file matches '{pattern}'",
+                "check the path, or run `mlplatform appsflyer generate` for synthetic data",
+            )
+        files.extend(matches)
+    return files
+
+
+def _expand_local(pattern: str) -> list[str]:
+    path = os.path.expanduser(pattern)
+    if glob.has_magic(path):
+        return sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+    if os.path.isdir(path):
+        return sorted(
+            str(p) for p in Path(path).rglob("*") if p.is_file() and not p.name.startswith(("_", "."))
+        )
+    return [path] if os.path.isfile(path) else []
+
+
+def _s3_client():  # type: ignore[no-untyped-def]
+    import boto3
+
+    return boto3.client("s3")
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _expand_s3(pattern: str) -> list[str]:
+    bucket, key = _split_s3(pattern)
+    prefix = key
+    for i, ch in enumerate(key):
+        if ch in "*?[":
+            prefix = key[:i]
+            break
+    try:
+        paginator = _s3_client().get_paginator("list_objects_v2")
+        keys = [
+            obj["Key"]
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+            for obj in page.get("Contents", [])
+        ]
+    except Exception as exc:  # botocore raises many types; all mean "cannot list"
+        raise DataSourceError(
+            f"{pattern}: cannot list S3 objects ({type(exc).__name__}: {exc})",
+            "check AWS credentials, the bucket name and AWS_ENDPOINT_URL",
+        ) from None
+    if glob.has_magic(key):
+        keys = [k for k in keys if fnmatch.fnmatchcase(k, key)]
+    elif key and not key.endswith("/"):
+        keys = [k for k in keys if k == key or k.startswith(key + "/")]
+    return [f"s3://{bucket}/{k}" for k in sorted(keys) if not k.rsplit("/", 1)[-1].startswith("_")]
+
+
+def local_copy(uri: str) -> str:
+    """A local path for `uri`: itself, or a cached download of an S3 object."""
+    if not uri.startswith("s3://"):
+        if not os.path.isfile(uri):
+            raise DataSourceError(f"{uri}: no such file", "check the path in the spec")
+        return uri
+    cache = Path(tempfile.gettempdir()) / "mlplatform-s3-cache"
+    cache.mkdir(exist_ok=True)
+    target = cache / (hashlib.sha256(uri.encode()).hexdigest()[:16] + "-" + uri.rsplit("/", 1)[-1])
+    if not target.exists():
+        bucket, key = _split_s3(uri)
+        partial = target.with_suffix(target.suffix + ".part")
+        try:
+            _s3_client().download_file(bucket, key, str(partial))
+        except Exception as exc:
+            raise DataSourceError(
+                f"{uri}: cannot download ({type(exc).__name__}: {exc})",
+                "check AWS credentials, the object key and AWS_ENDPOINT_URL",
+            ) from None
+        partial.rename(target)  # atomic: a half download is never mistaken for a file
+    return str(target)
+
+
+def read_header(path: str, fmt: str) -> list[str]:
+    """Column names without reading the rows (for preflight checks)."""
+    local = local_copy(path)
+    try:
+        if fmt in ("csv", "csv.gz"):
+            opener = gzip.open if fmt == "csv.gz" else open
+            with opener(local, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+                import csv
+
+                return next(csv.reader([fh.readline()]), [])
+        if fmt == "parquet":
+            return list(pq.read_schema(local).names)
+        with open(local, encoding="utf-8") as fh:
+            import json
+
+            first = fh.readline()
+            return list(json.loads(first).keys()) if first.strip() else []
+    except (OSError, UnicodeDecodeError, ValueError, pa.ArrowException) as exc:
+        raise DataSourceError(
+            f"{path}: cannot read the header ({_first_line(exc)})",
+            f"check that the file is valid {fmt}",
+        ) from None
+
+
+def read_files(
+    files: list[str],
+    fmt: str,
+    columns: Mapping[str, str] | None = None,
+    required: Iterable[str] = (),
+    as_strings: bool = False,
+    table: str = "data",
+) -> ReadResult:
+    """Read and concatenate files; `columns` maps file header -> internal name (a subset)."""
+    frames, rejected = [], []
+    for path in files:
+        result = _read_one(path, detect_format(path, fmt), columns, list(required), as_strings, table)
+        frames.append(result.frame)
+        rejected.append(result.rejected)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return ReadResult(frame=frame, rejected=combine(*rejected))
+
+
+def _read_one(
+    path: str,
+    fmt: str,
+    columns: Mapping[str, str] | None,
+    required: list[str],
+    as_strings: bool,
+    table: str,
+) -> ReadResult:
+    header = read_header(path, fmt)
+    rename = {h: columns.get(h, h) for h in header} if columns else {h: h for h in header}
+    present = set(rename.values())
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise DataSourceError(
+            f"{path}: required column '{missing[0]}' is missing"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            f"the file has: {', '.join(header[:12])}{' …' if len(header) > 12 else ''}",
+        )
+    wanted = [h for h in header if rename[h] in (set(columns.values()) if columns else present)]
+    local = local_copy(path)
+    bad_lines: list[tuple[int, str]] = []
+    try:
+        if fmt in ("csv", "csv.gz"):
+            arrow = _read_csv(local, header, wanted, as_strings, bad_lines)
+        elif fmt == "parquet":
+            arrow = pq.read_table(local, columns=wanted)
+        else:
+            arrow = pajson.read_json(local).select(wanted)
+    except (pa.ArrowException, OSError, UnicodeDecodeError, EOFError) as exc:
+        raise DataSourceError(
+            f"{path}: cannot be read as {fmt} ({_first_line(exc)})",
+            "check that the file is complete and in the declared format",
+        ) from None
+    frame = arrow.to_pandas().rename(columns=rename)
+    if as_strings:
+        frame = frame.astype(object).where(frame.notna(), "").astype(str)
+    frame["_source"] = path
+    frame["_line"] = _line_numbers(len(frame), [n for n, _ in bad_lines]) if fmt != "parquet" else (
+        np.arange(len(frame)) + 1
+    )
+    bad = pd.DataFrame(
+        {"_raw": [t for _, t in bad_lines], "_source": path, "_line": [n for n, _ in bad_lines]}
+    )
+    rejected = reject(table, bad, "wrong number of fields") if bad_lines else empty_rejections()
+    return ReadResult(frame=frame, rejected=rejected)
+
+
+def _read_csv(
+    local: str, header: list[str], wanted: list[str], as_strings: bool, bad: list[tuple[int, str]]
+) -> pa.Table:
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad.append((row.number or -1, row.text))
+        return "skip"
+
+    types = {h: pa.string() for h in wanted} if as_strings else {}
+    return pacsv.read_csv(
+        local,
+        # One thread keeps exact line numbers in the invalid-row hook.
+        read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=wanted,
+            column_types=types,
+            strings_can_be_null=not as_strings,
+            quoted_strings_can_be_null=not as_strings,
+        ),
+    )
+
+
+def _line_numbers(n_rows: int, bad_lines: list[int]) -> np.ndarray:
+    """File line of each parsed row: header is line 1; skipped bad lines shift the rest."""
+    lines = np.arange(n_rows) + 2
+    for bad in sorted(x for x in bad_lines if x > 0):
+        lines[lines >= bad] += 1
+    return lines
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

@@ -1,0 +1,66 @@
+"""Estimators by name: short aliases for the common ones, or any dotted import path.
+
+Resolution is lazy (an import at validation time) so a typo fails before a run starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from typing import Any
+
+ALIASES: dict[str, str] = {
+    "logistic_regression": "sklearn.linear_model.LogisticRegression",
+    "random_forest": "sklearn.ensemble.RandomForestClassifier",
+    "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
+    "gradient_boosting": "sklearn.ensemble.GradientBoostingClassifier",
+    "extra_trees": "sklearn.ensemble.ExtraTreesClassifier",
+}
+
+# Models that cannot digest one-hot matrices well get ordinal codes instead (see preprocess).
+NATIVE_CATEGORICAL = {"sklearn.ensemble.HistGradientBoostingClassifier"}
+
+
+def resolve_path(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def resolve_estimator(name: str) -> type:
+    """Import the estimator class; raise ValueError with a suggestion when it does not exist."""
+    path = resolve_path(name)
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        near = difflib.get_close_matches(name, ALIASES, n=1)
+        tip = f"did you mean '{near[0]}'? " if near else ""
+        raise ValueError(
+            f"unknown estimator '{name}': {tip}use an alias ({', '.join(sorted(ALIASES))}) "
+            "or a dotted path such as sklearn.ensemble.RandomForestClassifier"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise ValueError(
+            f"unknown estimator '{name}': module '{module_name}' cannot be imported; "
+            "check the dotted path or install the package that provides it"
+        ) from None
+    cls = getattr(module, class_name, None)
+    if cls is None or not inspect.isclass(cls):
+        members = [m for m, v in vars(module).items() if inspect.isclass(v)]
+        near = difflib.get_close_matches(class_name, members, n=1)
+        tip = f" (did you mean '{module_name}.{near[0]}'?)" if near else ""
+        raise ValueError(f"unknown estimator '{name}': no class '{class_name}'{tip}")
+    if not (hasattr(cls, "fit") and hasattr(cls, "predict")):
+        raise ValueError(f"'{path}' is not an estimator: it has no fit/predict methods")
+    return cls
+
+
+def estimator_param_names(cls: type) -> list[str]:
+    try:
+        return sorted(cls().get_params().keys())
+    except Exception:  # estimators with required constructor args: fall back to the signature
+        return sorted(p for p in inspect.signature(cls).parameters if p not in ("self", "kwargs"))
+
+
+def make_estimator(name: str, params: dict[str, Any]) -> Any:
+    return resolve_estimator(name)(**params)

@@ -1,0 +1,202 @@
+"""The classification template: one flow file for every classification spec.
+
+    python classification.py --config pipeline spec.yaml run [--with batch]
+
+Steps hold no logic of their own: each calls plain functions in `mlplatform.pipelines.steps`
+and keeps their results as artifacts. Nothing here ties the flow to the local machine, so the
+same file runs with `--with batch` / `--with kubernetes`.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from metaflow import (
+    Config,
+    FlowSpec,
+    card,
+    config_expr,
+    current,
+    project,
+    resources,
+    retry,
+    step,
+)
+
+CPU = config_expr("pipeline.resources.cpu")
+MEMORY = config_expr("pipeline.resources.memory")
+
+
+@project(name=config_expr("pipeline.project"))
+class ClassificationFlow(FlowSpec):
+    """Ingest -> validate -> split -> tune (foreach) -> select -> train -> evaluate -> register."""
+
+    pipeline = Config(
+        "pipeline",
+        required=True,
+        parser="mlplatform.pipelines.spec.parse_pipeline_config",
+        help="Path to the pipeline spec YAML.",
+    )
+
+    def _spec(self) -> Any:
+        from mlplatform.pipelines.spec import PipelineSpec
+
+        return PipelineSpec.model_validate(self.pipeline.to_dict())
+
+    def _tag_run(self, tags: list[str]) -> None:
+        from metaflow import Run
+
+        Run(f"{current.flow_name}/{current.run_id}", _namespace_check=False).add_tags(tags)
+
+    @step
+    def start(self) -> None:
+        spec = self._spec()
+        self.pipeline_id = spec.pipeline_id
+        self._tag_run([f"pipeline:{spec.pipeline_id}"])
+        self.next(self.ingest)
+
+    @retry(times=2, minutes_between_retries=0)
+    @resources(cpu=CPU, memory=MEMORY)
+    @step
+    def ingest(self) -> None:
+        from mlplatform.pipelines.steps.ingest import ingest
+
+        result = ingest(self._spec())
+        self.ingested = result
+        self.next(self.validate)
+
+    @resources(cpu=CPU, memory=MEMORY)
+    @step
+    def validate(self) -> None:
+        from mlplatform.pipelines.outputs import run_outputs, write_output
+        from mlplatform.pipelines.steps.validate import enforce_limit, validate
+
+        spec = self._spec()
+        result = validate(spec, self.ingested)
+        self.outputs = run_outputs(current.flow_name, current.run_id)
+        buffer = io.StringIO()
+        result.rejected.to_csv(buffer, index=False)
+        self.quarantine_path = write_output(self.outputs, "quarantine.csv", buffer.getvalue().encode())
+        self.quarantine = result.rejected
+        self.validation_report = result.report | {"quarantine_path": self.quarantine_path}
+        self.table = result.table
+        self.ingested = None  # raw rows are in quarantine or in the table; drop the copy
+        enforce_limit(spec, result.report, self.quarantine_path)
+        self.next(self.split)
+
+    @resources(cpu=CPU, memory=MEMORY)
+    @step
+    def split(self) -> None:
+        from mlplatform.pipelines.steps.modeling import split
+        from mlplatform.pipelines.steps.tuning import candidates
+
+        spec = self._spec()
+        self.data = split(spec, self.table)
+        self.candidates = candidates(spec)
+        self.next(self.tune, foreach="candidates")
+
+    @resources(cpu=CPU, memory=MEMORY)
+    @step
+    def tune(self) -> None:
+        from mlplatform.pipelines.resources import capped_threads
+        from mlplatform.pipelines.steps.tuning import score_candidate
+        from mlplatform.settings import get_settings
+
+        parallel = min(get_settings().runs.max_workers, len(self.candidates))
+        with capped_threads(parallel):
+            self.score = score_candidate(self._spec(), self.data, self.input)
+        self.next(self.select)
+
+    @step
+    def select(self, inputs: Any) -> None:
+        from mlplatform.pipelines.steps.tuning import select_best
+
+        self.scores = [i.score for i in inputs]
+        self.best = select_best(self.scores)
+        self.merge_artifacts(inputs, exclude=["score"])
+        self.next(self.train)
+
+    @resources(cpu=CPU, memory=MEMORY)
+    @step
+    def train(self) -> None:
+        from mlplatform.pipelines.resources import capped_threads
+        from mlplatform.pipelines.steps.modeling import build_pipeline
+
+        spec = self._spec()
+        with capped_threads(1):
+            self.model = build_pipeline(spec, self.best.params).fit(
+                self.data.X_train, self.data.y_train
+            )
+        self.next(self.evaluate)
+
+    @card(type="blank", id="evaluation", timeout=120)
+    @resources(cpu=CPU, memory=MEMORY)
+    @step
+    def evaluate(self) -> None:
+        from mlplatform.pipelines.card import evaluation_components
+        from mlplatform.pipelines.resources import capped_threads
+        from mlplatform.pipelines.steps.evaluation import evaluate
+
+        spec = self._spec()
+        with capped_threads(1):
+            self.evaluation = evaluate(spec, self.model, self.data, seed=spec.split.seed)
+        self.metrics = self.evaluation.metrics
+        current.card.extend(
+            evaluation_components(
+                spec.pipeline_id,
+                self.evaluation,
+                self.scores,
+                self.best,
+                spec.evaluation.threshold,
+                self.validation_report,
+            )
+        )
+        self.next(self.register)
+
+    @step
+    def register(self) -> None:
+        import joblib
+
+        from mlplatform.pipelines.outputs import write_output
+        from mlplatform.pipelines.steps.registration import (
+            data_fingerprint,
+            gate_result,
+            lineage,
+            registration_tags,
+        )
+
+        spec = self._spec()
+        self.data_fingerprint = data_fingerprint(self.table)
+        self.gate_passed = gate_result(spec, self.metrics)
+        self.lineage = lineage(
+            spec, self.data_fingerprint, self.best.params, self.metrics, self.gate_passed
+        )
+        buffer = io.BytesIO()
+        joblib.dump(self.model, buffer)
+        self.model_path = write_output(self.outputs, "model.joblib", buffer.getvalue())
+        self.summary = {
+            "pipeline_id": spec.pipeline_id,
+            "run": f"{current.flow_name}/{current.run_id}",
+            "validation": self.validation_report,
+            "best_params": self.best.params,
+            "cv_score": {self.best.metric: round(self.best.score, 6)},
+            "metrics": self.metrics,
+            "gate": spec.evaluation.gate,
+            "gate_passed": self.gate_passed,
+            "model_path": self.model_path,
+            "quarantine_path": self.quarantine_path,
+            "outputs": self.outputs,
+            "data_fingerprint": self.data_fingerprint,
+        }
+        # Tags last: a run is only marked registered (or champion) once everything is stored.
+        self._tag_run(registration_tags(spec, self.gate_passed))
+        self.next(self.end)
+
+    @step
+    def end(self) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    ClassificationFlow()

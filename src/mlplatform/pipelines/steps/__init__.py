@@ -1,0 +1,1 @@
+"""Step logic as plain functions: the flows call them, tests call them without Metaflow."""

@@ -1,0 +1,150 @@
+"""The one settings module.
+
+Precedence (highest first): environment `MLPLATFORM_<SECTION>__<KEY>` > the active profile file
+`$MLPLATFORM_HOME/profiles/<MLPLATFORM_PROFILE>.yaml` (home `~/.mlplatform`, profile `default`)
+> built-in defaults. Sections name the endpoints a component talks to. Secrets never live here:
+a profile names the environment variable or Secrets Manager secret that holds one.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from mlplatform.errors import SettingsError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MetadataSettings(_Section):
+    service_url: str | None = Field(
+        None, description="Metaflow metadata service URL; unset means local metadata."
+    )
+    database_url: str | None = Field(
+        None, description="PostgreSQL URL of the metadata database, for the SQL collector."
+    )
+
+
+class S3Settings(_Section):
+    datastore_root: str | None = Field(
+        None, description="Metaflow S3 datastore root, e.g. s3://metaflow-artifacts-x/metaflow."
+    )
+    raw_bucket: str = Field("data-platform-raw", description="Bucket of the raw landing zone.")
+
+
+class BatchSettings(_Section):
+    job_queue: str | None = Field(None, description="AWS Batch job queue for --on batch.")
+
+
+class AppsFlyerSettings(_Section):
+    token_env: str = Field(
+        "APPSFLYER_API_TOKEN", description="Environment variable that holds the API V2 token."
+    )
+    raw_root: str = Field(
+        "data/raw/appsflyer",
+        description="Raw zone root: a local folder by default, s3://... in production.",
+    )
+
+
+class RunsSettings(_Section):
+    max_workers: int = Field(
+        default_factory=lambda: max(1, len(os.sched_getaffinity(0))),
+        ge=1,
+        description="Parallel tasks for local runs; also sizes per-task thread caps.",
+    )
+    outputs_root: str | None = Field(
+        None,
+        description=(
+            "Where runs write quarantine files, models and exported cards. Unset: beside the "
+            "Metaflow datastore (local folder or S3 root)."
+        ),
+    )
+
+
+class EndpointSettings(_Section):
+    """Placeholder sections for components that later issues fill in."""
+
+    url: str | None = Field(None, description="Endpoint URL.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MLPLATFORM_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    metadata: MetadataSettings = Field(default_factory=MetadataSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    appsflyer: AppsFlyerSettings = Field(default_factory=AppsFlyerSettings)
+    runs: RunsSettings = Field(default_factory=RunsSettings)
+    ldap: EndpointSettings = Field(default_factory=EndpointSettings)
+    freeipa: EndpointSettings = Field(default_factory=EndpointSettings)
+    jupyterhub: EndpointSettings = Field(default_factory=EndpointSettings)
+    alerts: EndpointSettings = Field(default_factory=EndpointSettings)
+    efs: EndpointSettings = Field(default_factory=EndpointSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ProfileSource(settings_cls))
+
+
+def home() -> Path:
+    return Path(os.environ.get("MLPLATFORM_HOME", "~/.mlplatform")).expanduser()
+
+
+def profile_path() -> Path:
+    return home() / "profiles" / f"{os.environ.get('MLPLATFORM_PROFILE', 'default')}.yaml"
+
+
+class _ProfileSource(PydanticBaseSettingsSource):
+    """Reads the active profile YAML, if there is one."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        path = profile_path()
+        if not path.is_file():
+            return {}
+        # Imported here: the spec loader imports settings-free modules only, no cycle.
+        from mlplatform.yamlsafe import load_yaml_file
+
+        data = load_yaml_file(path).data
+        if not isinstance(data, dict):
+            raise SettingsError(
+                f"{path}: a profile must be a mapping of sections",
+                "see docs for the profile format",
+            )
+        return data
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; `get_settings.cache_clear()` re-reads them."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SettingsError(
+            f"settings: {where}: {first['msg']}",
+            f"fix MLPLATFORM_{where.upper().replace('.', '__')} or {profile_path()}",
+        ) from None
