@@ -1,0 +1,46 @@
+# Two commands: `make demo` (the main job, local, no servers) and `make test` (every test).
+# Both bootstrap the one virtual environment at .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Metaflow refuses to run as root without a user name; CI runs as root.
+export METAFLOW_USER ?= $(or $(USER),mlplatform)
+export MPLBACKEND := Agg
+
+.PHONY: demo test lint typecheck bench clean help
+
+help:
+	@echo "make demo   - generate AppsFlyer-shaped data and run the classification template locally"
+	@echo "make test   - install everything and run every test"
+	@echo "make lint   - ruff + mypy"
+	@echo "make bench  - benchmarks (see docs/benchmarks.md)"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c 'import ensurepip' 2>/dev/null \
+	  || { echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mlplatform run examples/pipelines/appsflyer_d7_purchase.yaml
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""Printing runs: a Rich table for people, `name: value` lines for scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table
+
+from mlplatform.cli.console import out
+from mlplatform.pipelines.results import RunInfo
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def print_run(
+    info: RunInfo, card_path: str | None = None, log_path: str | None = None,
+    seconds: float | None = None,
+) -> None:
+    table = Table(title=f"{info.pipeline_id or ''} {info.pathspec}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("run", info.pathspec)
+    table.add_row("status", info.status)
+    lines: dict[str, Any] = {"run": info.pathspec, "status": info.status}
+    summary = info.summary or {}
+    if summary:
+        validation = summary["validation"]
+        for name, counts in validation["tables"].items():
+            table.add_row(
+                f"{name} in / valid / quarantined",
+                f"{counts['rows_in']:,} / {counts['rows_valid']:,} / {counts['rows_quarantined']:,}",
+            )
+        table.add_row("training examples", f"{validation['examples']:,}")
+        table.add_row("best hyperparameters", json.dumps(summary["best_params"]))
+        for metric, value in summary["metrics"].items():
+            table.add_row(f"holdout {metric}", _fmt(value))
+        gate = summary.get("gate")
+        if gate:
+            table.add_row("gate", f"{gate}: {'passed (champion)' if summary['gate_passed'] else 'failed'}")
+        table.add_row("model", summary["model_path"])
+        table.add_row("quarantine", summary["quarantine_path"])
+        lines |= {
+            "rows_in": validation["rows_in"],
+            "rows_valid": validation["rows_valid"],
+            "rows_quarantined": validation["rows_quarantined"],
+            **summary["metrics"],
+            "gate_passed": summary.get("gate_passed"),
+            "model_path": summary["model_path"],
+        }
+    if card_path:
+        table.add_row("card", card_path)
+        lines["card_path"] = card_path
+    if log_path:
+        table.add_row("log", log_path)
+    if seconds is not None:
+        table.add_row("wall time", f"{seconds:.0f} s")
+    out.print(table)
+    for name, value in lines.items():
+        if isinstance(value, float):
+            value = round(value, 4)
+        out.print(f"{name}: {value}", highlight=False, soft_wrap=True)

@@ -1,0 +1,172 @@
+"""Launch a template flow for a spec: check first, run Metaflow, report progress and failures.
+
+Everything that can be checked before a run is: the spec (with `--param` overrides applied),
+the data source (files exist, are readable, headers complete). Only then does Metaflow start,
+as `python <flow file> --config pipeline <resolved spec> run ...`, exactly the command a user
+could type. Its output goes to a log file; progress comes from the task lines it prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from mlplatform.errors import PlatformError, RunFailedError
+from mlplatform.pipelines.flows import TEMPLATES
+from mlplatform.pipelines.spec import PipelineSpec, load_spec
+from mlplatform.pipelines.steps.ingest import preflight
+from mlplatform.pipelines.steps.tuning import candidates
+from mlplatform.settings import home
+
+Target = Literal["local", "batch", "kubernetes"]
+FIXED_TASKS = 9  # start ingest validate split select train evaluate register end
+
+_TASK_LINE = re.compile(r"\[(?P<run>[^/\]]+)/(?P<step>\w+)/(?P<task>\d+) \(pid \d+\)\] (?P<msg>.*)$")
+_RUN_START = re.compile(r"Workflow starting \(run-id (?P<run>[^)]+)\)")
+_EXCEPTION = re.compile(r"^(?:[\w.]+\.)?(?P<type>\w*(?:Error|Exception|Interrupt)\w*): (?P<msg>.+)$")
+
+
+@dataclass
+class Progress:
+    """What a progress display needs; updated as Metaflow prints task lines."""
+
+    total: int
+    done: int = 0
+    running: set[str] = field(default_factory=set)
+    run_id: str | None = None
+
+
+@dataclass
+class LaunchResult:
+    pathspec: str
+    log_path: Path
+    spec: PipelineSpec
+    seconds: float
+
+
+def flow_for(spec: PipelineSpec) -> tuple[str, Path]:
+    return TEMPLATES[spec.task]
+
+
+def prepare(spec_path: str, overrides: list[str]) -> PipelineSpec:
+    """Validate spec + overrides and the data source; raises PlatformError before any run."""
+    spec = load_spec(spec_path, overrides)
+    preflight(spec)
+    return spec
+
+
+def metaflow_command(
+    flow_file: Path, spec_file: Path, on: Target, max_workers: int, run_id_file: Path
+) -> list[str]:
+    command = [sys.executable, str(flow_file), "--config", "pipeline", str(spec_file), "run"]
+    if on != "local":
+        command += ["--with", on]
+    command += ["--max-workers", str(max_workers), "--run-id-file", str(run_id_file)]
+    return command
+
+
+def launch(
+    spec: PipelineSpec,
+    on: Target = "local",
+    max_workers: int = 2,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> LaunchResult:
+    flow_name, flow_file = flow_for(spec)
+    workdir = home() / "launches" / f"{spec.pipeline_id}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec_file = workdir / "spec.yaml"
+    # JSON is YAML: the resolved spec (overrides applied, defaults filled) is what the run sees.
+    spec_file.write_text(json.dumps(spec.to_config(), indent=2), encoding="utf-8")
+    log_path = workdir / "run.log"
+    run_id_file = workdir / "run-id"
+    env = dict(os.environ)
+    env["MLPLATFORM_RUNS__MAX_WORKERS"] = str(max_workers)
+    env.setdefault("METAFLOW_USER", env.get("USER") or "mlplatform")
+    progress = Progress(total=FIXED_TASKS + len(candidates(spec)))
+    started = time.perf_counter()
+    command = metaflow_command(flow_file, spec_file, on, max_workers, run_id_file)
+    with log_path.open("w", encoding="utf-8") as log:
+        log.write("$ " + " ".join(command) + "\n")
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            bufsize=1,
+        )
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                log.write(line)
+                _update(progress, line)
+                if on_progress:
+                    on_progress(progress)
+            returncode = process.wait()
+        except KeyboardInterrupt:
+            process.terminate()
+            process.wait(timeout=60)
+            raise PlatformError(
+                "run interrupted", f"partial output is in {log_path}; nothing was registered"
+            ) from None
+    if returncode != 0:
+        raise failure_from_log(log_path)
+    run_id = run_id_file.read_text().strip() if run_id_file.exists() else progress.run_id
+    return LaunchResult(
+        pathspec=f"{flow_name}/{run_id}",
+        log_path=log_path,
+        spec=spec,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _update(progress: Progress, line: str) -> None:
+    start = _RUN_START.search(line)
+    if start:
+        progress.run_id = start.group("run")
+        return
+    task = _TASK_LINE.search(line.rstrip("\n"))
+    if not task:
+        return
+    key = f"{task.group('step')}/{task.group('task')}"
+    message = task.group("msg")
+    if message.startswith("Task is starting"):
+        progress.running.add(key)
+    elif message.startswith("Task finished successfully"):
+        progress.running.discard(key)
+        progress.done += 1
+
+
+def failure_from_log(log_path: Path) -> RunFailedError:
+    """One line naming the failing step and its error, from Metaflow's output."""
+    lines = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    by_task: dict[str, list[str]] = {}
+    failed: list[str] = []
+    for line in lines:
+        match = _TASK_LINE.search(line)
+        if not match:
+            continue
+        key = f"{match.group('step')}/{match.group('task')}"
+        by_task.setdefault(key, []).append(match.group("msg").strip())
+        if match.group("msg").startswith("Task failed"):
+            failed.append(key)
+    hint = f"full log: {log_path}"
+    if failed:
+        key = failed[-1]
+        step = key.split("/")[0]
+        error = next(
+            (m.group("type") + ": " + m.group("msg")
+             for m in (_EXCEPTION.match(x) for x in reversed(by_task[key])) if m),
+            "see the log",
+        )
+        return RunFailedError(f"step '{step}' failed: {error}", hint)
+    tail = next((x.strip() for x in reversed(lines) if x.strip() and not x.startswith("$ ")), "")
+    return RunFailedError(f"the run did not start: {tail[:300]}", hint)
