@@ -34,11 +34,10 @@ class LoadedYaml:
         node = self.root
         line = node.start_mark.line + 1 if node is not None else None
         for part in loc:
-            child = _child(node, part)
-            if child is None:
+            found = _child(node, part)
+            if found is None:
                 break
-            node = child
-            line = node.start_mark.line + 1
+            line, node = found
         return line
 
     def where(self, loc: Sequence[str | int]) -> str:
@@ -46,13 +45,15 @@ class LoadedYaml:
         return f"{self.source}:{line}" if line else self.source
 
 
-def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+def _child(node: yaml.Node | None, part: str | int) -> tuple[int, yaml.Node] | None:
+    """(line to report, child node): a mapping entry reports its key's line."""
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if key_node.value == part:
-                return value_node  # type: ignore[no-any-return]
+                return key_node.start_mark.line + 1, value_node
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        return node.value[part]  # type: ignore[no-any-return]
+        child = node.value[part]
+        return child.start_mark.line + 1, child
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -31,6 +32,9 @@ def version() -> None:
 
 
 def main() -> None:
+    from mlplatform.pipelines.launcher import metaflow_user
+
+    os.environ["METAFLOW_USER"] = metaflow_user()  # the client needs it as much as runs do
     try:
         app()
     except PlatformError as exc:

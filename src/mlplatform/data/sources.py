@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import os
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +158,7 @@ def read_header(path: str, fmt: str) -> list[str]:
 
             first = fh.readline()
             return list(json.loads(first).keys()) if first.strip() else []
-    except (OSError, UnicodeDecodeError, ValueError, pa.ArrowException) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, EOFError, zlib.error, pa.ArrowException) as exc:
         raise DataSourceError(
             f"{path}: cannot read the header ({_first_line(exc)})",
             f"check that the file is valid {fmt}",
@@ -210,7 +211,7 @@ def _read_one(
             arrow = pq.read_table(local, columns=wanted)
         else:
             arrow = pajson.read_json(local).select(wanted)
-    except (pa.ArrowException, OSError, UnicodeDecodeError, EOFError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
         raise DataSourceError(
             f"{path}: cannot be read as {fmt} ({_first_line(exc)})",
             "check that the file is complete and in the declared format",

@@ -52,6 +52,12 @@ class LaunchResult:
     seconds: float
 
 
+def metaflow_user() -> str:
+    """Metaflow refuses to run without a user name and never takes it from root."""
+    user = os.environ.get("METAFLOW_USER") or os.environ.get("USER") or ""
+    return user if user and user != "root" else "mlplatform"
+
+
 def flow_for(spec: PipelineSpec) -> tuple[str, Path]:
     return TEMPLATES[spec.task]
 
@@ -89,7 +95,7 @@ def launch(
     run_id_file = workdir / "run-id"
     env = dict(os.environ)
     env["MLPLATFORM_RUNS__MAX_WORKERS"] = str(max_workers)
-    env.setdefault("METAFLOW_USER", env.get("USER") or "mlplatform")
+    env["METAFLOW_USER"] = metaflow_user()
     progress = Progress(total=FIXED_TASKS + len(candidates(spec)))
     started = time.perf_counter()
     command = metaflow_command(flow_file, spec_file, on, max_workers, run_id_file)

@@ -177,7 +177,7 @@ def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) ->
             "attributed_touch_type": installs["attributed_touch_type"].replace("", "(none)"),
             "is_organic": (installs["media_source"] == "organic").astype(int),
             "install_hour": installs["install_time"].dt.hour,
-            "install_weekday": installs["install_time"].dt.weekday,
+            "install_weekday": installs["install_time"].dt.day_of_week,
             "d0_events": count(day0),
             "d0_distinct_events": np.bincount(d0_pairs["o"].to_numpy(), minlength=n),
             "d0_purchases": count(day0 & is_buy),

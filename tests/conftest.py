@@ -1,0 +1,77 @@
+"""Shared fixtures: isolated homes and working folders, the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_SPEC = REPO / "examples" / "pipelines" / "appsflyer_d7_purchase.yaml"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings, caches and launches never touch the developer's ~/.mlplatform."""
+    home = tmp_path_factory.getbasetemp() / "mlplatform-home"
+    monkeypatch.setenv("MLPLATFORM_HOME", str(home))
+    for key in list(os.environ):
+        if key.startswith("MLPLATFORM_") and key != "MLPLATFORM_HOME":
+            monkeypatch.delenv(key)
+    from mlplatform.settings import get_settings
+
+    get_settings.cache_clear()
+    return home
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> CliResult:
+    full_env = dict(os.environ) | {"METAFLOW_USER": "tester", "COLUMNS": "200"} | (env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlplatform.cli.main", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def small_spec(**changes: object) -> dict:
+    """The example spec, shrunk for tests: fewer installs, two candidates, two folds."""
+    spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
+    spec["data"]["source"]["installs"] = 3000
+    spec["tuning"]["n_candidates"] = 2
+    spec["tuning"]["cv_folds"] = 2
+    spec["model"]["params"]["max_iter"] = 50
+    for dotted, value in changes.items():
+        node = spec
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return spec
+
+
+def write_spec(path: Path, spec: dict) -> Path:
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    """A fresh folder to run in: its own .metaflow datastore and run outputs."""
+    yield tmp_path
