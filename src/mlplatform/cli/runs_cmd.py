@@ -51,4 +51,4 @@ def show(
     if info.status == "failed":
         failure = results.failing_step(info.pathspec)
         if failure:
-            out.print(f"failed step: {failure[0]}: {failure[1].splitlines()[0] if failure[1] else ''}")
+            out.print(f"failed step: {failure[0]}: {failure[1]}", highlight=False)

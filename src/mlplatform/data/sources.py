@@ -246,6 +246,9 @@ def _read_csv(
         convert_options=pacsv.ConvertOptions(
             include_columns=wanted,
             column_types=types,
+            # Only an empty field is null: pyarrow's defaults would also turn "n/a", "NA" or
+            # "null" into nulls that then pass a "may be empty" check unseen.
+            null_values=[""],
             strings_can_be_null=not as_strings,
             quoted_strings_can_be_null=not as_strings,
         ),

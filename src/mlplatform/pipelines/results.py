@@ -40,13 +40,17 @@ def _status(run: Any) -> str:
         return "completed"
     if run.finished:
         return "failed"
-    # A run that crashed before `end` never reads as finished (Netflix/metaflow#1104):
-    # any failed task means the run failed.
+    # A run that failed before `end` never reads as finished (Netflix/metaflow#1104): like the
+    # Metaflow UI backend, read each task's `attempt_ok` metadata instead.
+    return "failed" if _failed_task(run) is not None else "running"
+
+
+def _failed_task(run: Any) -> Any:
     for step in run:
         for task in step:
-            if task.finished and not task.successful:
-                return "failed"
-    return "running"
+            if task.metadata_dict.get("attempt_ok") == "False":
+                return task
+    return None
 
 
 def _info(run: Any, with_summary: bool) -> RunInfo:
@@ -101,12 +105,11 @@ def show_run(run_ref: str) -> RunInfo:
 
 def failing_step(run_ref: str) -> tuple[str, str] | None:
     """(step, exception text) of the first failed task, if any."""
-    run = resolve_run(run_ref)
-    for step in run:
-        for task in step:
-            if task.finished and not task.successful:
-                return step.id, str(task.exception or "unknown error")
-    return None
+    task = _failed_task(resolve_run(run_ref))
+    if task is None:
+        return None
+    lines = [ln for ln in str(task.exception or "").splitlines() if ln.strip()]
+    return task.parent.id, lines[-1] if lines else "unknown error"
 
 
 def export_card(run_ref: str, step: str = "evaluate") -> str | None:

@@ -52,7 +52,8 @@ def enforce_limit(spec: PipelineSpec, report: dict[str, Any], quarantine_path: s
         share = counts["rows_quarantined"] / max(counts["rows_in"], 1)
         if share > limit:
             top = next(
-                (r for r in report["reasons"] if r.startswith(f"{table}: ")), "see quarantine"
+                (r.removeprefix(f"{table}: ") for r in report["reasons"] if r.startswith(f"{table}: ")),
+                "see quarantine",
             )
             raise DataQualityError(
                 f"{table}: {share:.1%} of {counts['rows_in']} rows rejected, above the "
