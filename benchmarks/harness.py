@@ -1,0 +1,48 @@
+"""Run a command, measure wall time and peak memory of its whole process tree.
+
+Peak memory is the largest sum of RSS over the process and all its children, sampled every
+100 ms: Metaflow runs each task in its own process, so one process's maxrss would undercount.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+import psutil
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float
+    peak_mb: float
+    returncode: int
+    stdout: str
+
+
+def measure(name: str, command: list[str], cwd: str, env: dict[str, str] | None = None) -> Measurement:
+    log = tempfile.TemporaryFile(mode="w+")
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [root, *root.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.1)
+    seconds = time.perf_counter() - started
+    log.seek(0)
+    return Measurement(name, seconds, peak / 2**20, proc.returncode, log.read())
