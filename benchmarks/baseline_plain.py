@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,34 +25,63 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder, StandardScaler
 
-NUM = ["install_hour", "install_weekday", "is_organic", "d0_events", "d0_distinct_events",
-       "d0_purchases", "d0_revenue_usd", "d0_af_login", "d0_af_content_view",
-       "d0_af_level_achieved", "d0_af_tutorial_completion", "d0_af_add_to_cart"]
+NUM = [
+    "install_hour",
+    "install_weekday",
+    "is_organic",
+    "d0_events",
+    "d0_distinct_events",
+    "d0_purchases",
+    "d0_revenue_usd",
+    "d0_af_login",
+    "d0_af_content_view",
+    "d0_af_level_achieved",
+    "d0_af_tutorial_completion",
+    "d0_af_add_to_cart",
+]
 CAT = ["media_source", "campaign", "country_code", "platform", "attributed_touch_type"]
-INSTALL_COLS = {"AppsFlyer ID": "appsflyer_id", "Install Time": "install_time",
-                "Media Source": "media_source", "Campaign": "campaign",
-                "Country Code": "country_code", "Platform": "platform",
-                "Attributed Touch Type": "attributed_touch_type"}
-EVENT_COLS = {"AppsFlyer ID": "appsflyer_id", "Event Time": "event_time",
-              "Event Name": "event_name", "Event Revenue USD": "event_revenue_usd"}
+INSTALL_COLS = {
+    "AppsFlyer ID": "appsflyer_id",
+    "Install Time": "install_time",
+    "Media Source": "media_source",
+    "Campaign": "campaign",
+    "Country Code": "country_code",
+    "Platform": "platform",
+    "Attributed Touch Type": "attributed_touch_type",
+}
+EVENT_COLS = {
+    "AppsFlyer ID": "appsflyer_id",
+    "Event Time": "event_time",
+    "Event Name": "event_name",
+    "Event Revenue USD": "event_revenue_usd",
+}
 
 
 def read(pattern: str, cols: dict[str, str]) -> pd.DataFrame:
-    frames = [pd.read_csv(p, usecols=list(cols), dtype=str, keep_default_na=False,
-                          on_bad_lines="skip", engine="c") for p in sorted(glob.glob(pattern))]
+    frames = [
+        pd.read_csv(
+            p, usecols=list(cols), dtype=str, keep_default_na=False, on_bad_lines="skip", engine="c"
+        )
+        for p in sorted(glob.glob(pattern))
+    ]
     return pd.concat(frames, ignore_index=True).rename(columns=cols)
 
 
 def main() -> None:
     root, candidates_file, max_rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    candidates = json.loads(open(candidates_file).read())
+    candidates = json.loads(Path(candidates_file).read_text())
     inst = read(f"{root}/*/*installs_report/dt=*/*.csv", INSTALL_COLS)
     ev = read(f"{root}/*/*in_app_events_report/dt=*/*.csv", EVENT_COLS)
     inst["install_time"] = pd.to_datetime(inst["install_time"], errors="coerce")
-    inst = inst[inst["appsflyer_id"].str.match(r"^\d{13}-\d+$") & inst["install_time"].notna()
-                & inst["platform"].isin(["android", "ios"])].drop_duplicates("appsflyer_id")
+    inst = inst[
+        inst["appsflyer_id"].str.match(r"^\d{13}-\d+$")
+        & inst["install_time"].notna()
+        & inst["platform"].isin(["android", "ios"])
+    ].drop_duplicates("appsflyer_id")
     ev["event_time"] = pd.to_datetime(ev["event_time"], errors="coerce")
-    ev["event_revenue_usd"] = pd.to_numeric(ev["event_revenue_usd"].replace("", "0"), errors="coerce")
+    ev["event_revenue_usd"] = pd.to_numeric(
+        ev["event_revenue_usd"].replace("", "0"), errors="coerce"
+    )
     ev = ev.dropna(subset=["event_time", "event_revenue_usd"])
     ev = ev.merge(inst[["appsflyer_id", "install_time"]], on="appsflyer_id")
     ev["age_h"] = (ev["event_time"] - ev["install_time"]).dt.total_seconds() / 3600
@@ -63,8 +93,13 @@ def main() -> None:
     buys = d0[d0["event_name"] == "af_purchase"]
     feats["d0_purchases"] = buys.groupby("appsflyer_id").size()
     feats["d0_revenue_usd"] = buys.groupby("appsflyer_id")["event_revenue_usd"].sum()
-    for name in ["af_login", "af_content_view", "af_level_achieved", "af_tutorial_completion",
-                 "af_add_to_cart"]:
+    for name in [
+        "af_login",
+        "af_content_view",
+        "af_level_achieved",
+        "af_tutorial_completion",
+        "af_add_to_cart",
+    ]:
         feats[f"d0_{name}"] = d0[d0["event_name"] == name].groupby("appsflyer_id").size()
     wk = ev[(ev["event_name"] == "af_purchase") & (ev["age_h"] <= 168)]
     feats["purchased_d7"] = wk.groupby("appsflyer_id").size().gt(0).astype(int)
@@ -79,25 +114,51 @@ def main() -> None:
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=42, stratify=y)
 
     def model(params: dict) -> Pipeline:
-        pre = ColumnTransformer([
-            ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), NUM),
-            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                   encoded_missing_value=np.nan), CAT)])
+        pre = ColumnTransformer(
+            [
+                ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), NUM),
+                (
+                    "cat",
+                    OrdinalEncoder(
+                        handle_unknown="use_encoded_value",
+                        unknown_value=np.nan,
+                        encoded_missing_value=np.nan,
+                    ),
+                    CAT,
+                ),
+            ]
+        )
         cat_idx = list(range(len(NUM), len(NUM) + len(CAT)))
-        return Pipeline([("pre", pre), ("m", HistGradientBoostingClassifier(
-            categorical_features=cat_idx, **params))])
+        return Pipeline(
+            [
+                ("pre", pre),
+                ("m", HistGradientBoostingClassifier(categorical_features=cat_idx, **params)),
+            ]
+        )
 
     Xcv, ycv = Xtr, ytr
     if len(ytr) > max_rows:
-        Xcv, _, ycv, _ = train_test_split(Xtr, ytr, train_size=max_rows, random_state=42, stratify=ytr)
+        Xcv, _, ycv, _ = train_test_split(
+            Xtr, ytr, train_size=max_rows, random_state=42, stratify=ytr
+        )
     cv = StratifiedKFold(n_splits=3, shuffle=True, random_state=42)
-    scores = [cross_val_score(model(p), Xcv, ycv, cv=cv, scoring="roc_auc").mean() for p in candidates]
+    scores = [
+        cross_val_score(model(p), Xcv, ycv, cv=cv, scoring="roc_auc").mean() for p in candidates
+    ]
     best = candidates[int(np.argmax(scores))]
     final = model(best).fit(Xtr, ytr)
     proba = final.predict_proba(Xte)[:, 1]
-    print(json.dumps({"roc_auc": roc_auc_score(yte, proba), "pr_auc": average_precision_score(yte, proba),
-                      "log_loss": log_loss(yte, proba), "accuracy": accuracy_score(yte, proba >= 0.5),
-                      "rows": len(table)}))
+    print(
+        json.dumps(
+            {
+                "roc_auc": roc_auc_score(yte, proba),
+                "pr_auc": average_precision_score(yte, proba),
+                "log_loss": log_loss(yte, proba),
+                "accuracy": accuracy_score(yte, proba >= 0.5),
+                "rows": len(table),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Peak memory is the largest sum of RSS over the process and all its children, sam
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -24,21 +25,27 @@ class Measurement:
     stdout: str
 
 
-def measure(name: str, command: list[str], cwd: str, env: dict[str, str] | None = None) -> Measurement:
-    log = tempfile.TemporaryFile(mode="w+")
+def measure(
+    name: str, command: list[str], cwd: str, env: dict[str, str] | None = None
+) -> Measurement:
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (read after the process ends)
     started = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     root = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
         total = 0
         try:
             for p in [root, *root.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += p.memory_info().rss
-                except psutil.Error:
-                    pass
         except psutil.Error:
             pass
         peak = max(peak, total)

@@ -21,7 +21,6 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from harness import measure  # noqa: E402
-
 from mlplatform.data.appsflyer.synthetic import generate  # noqa: E402
 from mlplatform.pipelines.spec import PipelineSpec  # noqa: E402
 from mlplatform.pipelines.steps.tuning import candidates  # noqa: E402
@@ -47,18 +46,25 @@ def bench(installs: int, work: Path) -> dict:
     run_dir = work / f"runs-{installs}"
     run_dir.mkdir(exist_ok=True)
     print(f"{installs:,} installs: plain script", flush=True)
-    plain = measure("plain", [sys.executable, str(HERE / "baseline_plain.py"), str(raw),
-                              str(cand_path), max_rows], cwd=str(run_dir))
+    plain = measure(
+        "plain",
+        [sys.executable, str(HERE / "baseline_plain.py"), str(raw), str(cand_path), max_rows],
+        cwd=str(run_dir),
+    )
     print(f"{installs:,} installs: template", flush=True)
-    template = measure("template", [sys.executable, "-m", "mlplatform.cli.main", "run",
-                                    str(spec_path)], cwd=str(run_dir),
-                       env={"MLPLATFORM_HOME": str(work / "home")})
+    template = measure(
+        "template",
+        [sys.executable, "-m", "mlplatform.cli.main", "run", str(spec_path)],
+        cwd=str(run_dir),
+        env={"MLPLATFORM_HOME": str(work / "home")},
+    )
     for m in (plain, template):
         if m.returncode != 0:
             raise SystemExit(f"{m.name} failed:\n{m.stdout[-3000:]}")
     plain_auc = json.loads(plain.stdout.strip().splitlines()[-1])["roc_auc"]
-    template_auc = float(next(ln.split(": ")[1] for ln in template.stdout.splitlines()
-                              if ln.startswith("roc_auc: ")))
+    template_auc = float(
+        next(ln.split(": ")[1] for ln in template.stdout.splitlines() if ln.startswith("roc_auc: "))
+    )
     result = {
         "installs": installs,
         "plain_seconds": round(plain.seconds, 1),
@@ -85,12 +91,17 @@ def main() -> None:
     out = REPO / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "template_vs_plain.json").write_text(json.dumps(results, indent=2))
-    print("| installs | plain s | template s | ratio | plain MB | template MB | ratio | AUC plain / template |")
+    print(
+        "| installs | plain s | template s | ratio | plain MB | template MB | ratio"
+        " | AUC plain / template |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['installs']:,} | {r['plain_seconds']} | {r['template_seconds']} | "
-              f"{r['time_ratio']}x | {r['plain_peak_mb']} | {r['template_peak_mb']} | "
-              f"{r['memory_ratio']}x | {r['plain_roc_auc']} / {r['template_roc_auc']} |")
+        print(
+            f"| {r['installs']:,} | {r['plain_seconds']} | {r['template_seconds']} | "
+            f"{r['time_ratio']}x | {r['plain_peak_mb']} | {r['template_peak_mb']} | "
+            f"{r['memory_ratio']}x | {r['plain_roc_auc']} / {r['template_roc_auc']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ EXAMPLE_SPEC = REPO / "examples" / "pipelines" / "appsflyer_d7_purchase.yaml"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Settings, caches and launches never touch the developer's ~/.mlplatform."""
     home = tmp_path_factory.getbasetemp() / "mlplatform-home"
     monkeypatch.setenv("MLPLATFORM_HOME", str(home))
@@ -37,7 +39,9 @@ class CliResult:
     stderr: str
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> CliResult:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
+) -> CliResult:
     full_env = dict(os.environ) | {"METAFLOW_USER": "tester", "COLUMNS": "200"} | (env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "mlplatform.cli.main", *args],

@@ -83,16 +83,16 @@ class Settings(BaseSettings):
         env_prefix="MLPLATFORM_", env_nested_delimiter="__", extra="forbid"
     )
 
-    metadata: MetadataSettings = Field(default_factory=MetadataSettings)
-    s3: S3Settings = Field(default_factory=S3Settings)
-    batch: BatchSettings = Field(default_factory=BatchSettings)
-    appsflyer: AppsFlyerSettings = Field(default_factory=AppsFlyerSettings)
-    runs: RunsSettings = Field(default_factory=RunsSettings)
-    ldap: EndpointSettings = Field(default_factory=EndpointSettings)
-    freeipa: EndpointSettings = Field(default_factory=EndpointSettings)
-    jupyterhub: EndpointSettings = Field(default_factory=EndpointSettings)
-    alerts: EndpointSettings = Field(default_factory=EndpointSettings)
-    efs: EndpointSettings = Field(default_factory=EndpointSettings)
+    metadata: MetadataSettings = Field(default_factory=lambda: MetadataSettings())
+    s3: S3Settings = Field(default_factory=lambda: S3Settings())
+    batch: BatchSettings = Field(default_factory=lambda: BatchSettings())
+    appsflyer: AppsFlyerSettings = Field(default_factory=lambda: AppsFlyerSettings())
+    runs: RunsSettings = Field(default_factory=lambda: RunsSettings())
+    ldap: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
+    freeipa: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
+    jupyterhub: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
+    alerts: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
+    efs: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
 
     @classmethod
     def settings_customise_sources(

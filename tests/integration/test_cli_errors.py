@@ -47,7 +47,9 @@ def test_corrupt_csv(workdir: Path) -> None:
     data = workdir / "d.csv.gz"
     data.write_bytes(b"\x1f\x8b\x08\x00not really gzip at all")
     spec = write_spec(workdir / "s.yaml", table_spec(data))
-    assert_one_line_error(run_cli("run", str(spec), cwd=workdir), "d.csv.gz: cannot read the header")
+    assert_one_line_error(
+        run_cli("run", str(spec), cwd=workdir), "d.csv.gz: cannot read the header"
+    )
 
 
 def test_required_column_missing(workdir: Path) -> None:

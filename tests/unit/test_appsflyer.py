@@ -32,8 +32,10 @@ def test_same_seed_same_bytes(tmp_path: Path, generated) -> None:
 
 
 def test_purchase_json_survives_csv_quoting(generated) -> None:
-    frame = pd.concat(pd.read_csv(p, dtype=str, keep_default_na=False)
-                      for p in generated.files["in_app_events_report"][:10])
+    frame = pd.concat(
+        pd.read_csv(p, dtype=str, keep_default_na=False)
+        for p in generated.files["in_app_events_report"][:10]
+    )
     buys = frame[frame["Event Name"] == "af_purchase"]
     assert len(buys) > 0
     assert buys["Event Value"].str.startswith('{"af_revenue":').mean() > 0.9
@@ -45,8 +47,11 @@ def test_every_raw_row_is_used_or_quarantined() -> None:
     counts = result.rejected.groupby("table").size()
     assert result.rows_in["installs"] == len(result.table) + counts["installs"]
     reasons = set(result.rejected["reason"])
-    assert {"wrong number of fields", "install_time: not a timestamp",
-            "event_value: not valid JSON"} <= reasons
+    assert {
+        "wrong number of fields",
+        "install_time: not a timestamp",
+        "event_value: not valid JSON",
+    } <= reasons
     truncated = result.rejected[result.rejected["reason"] == "wrong number of fields"]
     assert (truncated["line"] > 1).all() and truncated["source"].str.endswith(".csv").all()
 

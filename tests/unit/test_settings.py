@@ -6,10 +6,14 @@ from mlplatform.errors import SettingsError
 from mlplatform.settings import get_settings
 
 
-def test_precedence_env_over_profile_over_default(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_precedence_env_over_profile_over_default(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     profiles = isolated_home / "profiles"
     profiles.mkdir(parents=True, exist_ok=True)
-    (profiles / "default.yaml").write_text("runs:\n  max_workers: 3\nbatch:\n  job_queue: from-profile\n")
+    (profiles / "default.yaml").write_text(
+        "runs:\n  max_workers: 3\nbatch:\n  job_queue: from-profile\n"
+    )
     get_settings.cache_clear()
     assert get_settings().runs.max_workers == 3
     assert get_settings().s3.raw_bucket == "data-platform-raw"

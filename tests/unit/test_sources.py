@@ -26,7 +26,7 @@ def test_csv_bad_line_is_quarantined_with_line_number(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["csv.gz", "parquet", "jsonl"])
 def test_other_formats(tmp_path: Path, fmt: str) -> None:
     frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "label": [0, 1]})
-    path = tmp_path / f"t.{ 'csv.gz' if fmt == 'csv.gz' else fmt }"
+    path = tmp_path / f"t.{'csv.gz' if fmt == 'csv.gz' else fmt}"
     if fmt == "csv.gz":
         with gzip.open(path, "wt") as fh:
             frame.to_csv(fh, index=False)

@@ -5,11 +5,11 @@ import yaml
 
 from mlplatform.errors import SpecError
 from mlplatform.pipelines.spec import (
+    PipelineSpec,
     allowed_keys,
     gate_passes,
     load_spec,
     parse_pipeline_config,
-    PipelineSpec,
 )
 from mlplatform.pipelines.spec_reference import spec_reference_markdown
 from tests.conftest import EXAMPLE_SPEC, small_spec, write_spec
@@ -100,7 +100,10 @@ def test_gate() -> None:
 def test_metaflow_config_parser_round_trips() -> None:
     config = parse_pipeline_config(EXAMPLE_SPEC.read_text())
     assert PipelineSpec.model_validate(config) == load_spec(EXAMPLE_SPEC)
-    assert yaml.safe_load(EXAMPLE_SPEC.read_text())["data"]["schema"].keys() == config["data"]["schema"].keys()
+    assert (
+        yaml.safe_load(EXAMPLE_SPEC.read_text())["data"]["schema"].keys()
+        == config["data"]["schema"].keys()
+    )
 
 
 def test_allowed_keys_walks_discriminated_union() -> None:
@@ -109,5 +112,10 @@ def test_allowed_keys_walks_discriminated_union() -> None:
 
 def test_reference_lists_every_section() -> None:
     ref = spec_reference_markdown()
-    for key in ("`data.source[kind=table].path`", "`tuning.space`", "`evaluation.gate`", "`resources.cpu`"):
+    for key in (
+        "`data.source[kind=table].path`",
+        "`tuning.space`",
+        "`evaluation.gate`",
+        "`resources.cpu`",
+    ):
         assert key in ref

@@ -34,16 +34,29 @@ def test_counts_add_up(validated) -> None:
 
 def test_schema_rejections_are_quarantined_and_limit_enforced(spec: PipelineSpec) -> None:
     table = pd.DataFrame({"install_hour": ["3", "25", "x"], "purchased_d7": [0, 1, 1]})
-    strict = PipelineSpec.model_validate(small_spec(**{
-        "data.max_rejected_fraction": 0.1,
-        "data.schema": {"install_hour": {"type": "int", "min": 0, "max": 23}}}))
-    ingested = IngestResult(table=table, rejected=pd.DataFrame(columns=["table", "source", "line", "reason", "row"]),
-                            rows_in={"rows": 3}, table_name="rows")
+    strict = PipelineSpec.model_validate(
+        small_spec(
+            **{
+                "data.max_rejected_fraction": 0.1,
+                "data.schema": {"install_hour": {"type": "int", "min": 0, "max": 23}},
+            }
+        )
+    )
+    ingested = IngestResult(
+        table=table,
+        rejected=pd.DataFrame(columns=["table", "source", "line", "reason", "row"]),
+        rows_in={"rows": 3},
+        table_name="rows",
+    )
     result = validate(strict, ingested)
     assert len(result.table) == 1
     assert sorted(result.rejected["reason"]) == [
-        "install_hour: less_than_or_equal_to(23.0)", "install_hour: wrong type (int)"]
-    with pytest.raises(DataQualityError, match=r"rows: 66.7% of 3 rows rejected, above the 10.0% limit"):
+        "install_hour: less_than_or_equal_to(23.0)",
+        "install_hour: wrong type (int)",
+    ]
+    with pytest.raises(
+        DataQualityError, match=r"rows: 66.7% of 3 rows rejected, above the 10.0% limit"
+    ):
         enforce_limit(strict, result.report, "/q.csv")
 
 
@@ -60,9 +73,15 @@ def test_random_candidates_are_distinct_and_seeded(spec: PipelineSpec) -> None:
 
 
 def test_grid_candidates_capped_at_n() -> None:
-    grid = PipelineSpec.model_validate(small_spec(**{
-        "tuning.strategy": "grid", "tuning.n_candidates": 3,
-        "tuning.space": {"max_leaf_nodes": [7, 15], "learning_rate": [0.05, 0.1]}}))
+    grid = PipelineSpec.model_validate(
+        small_spec(
+            **{
+                "tuning.strategy": "grid",
+                "tuning.n_candidates": 3,
+                "tuning.space": {"max_leaf_nodes": [7, 15], "learning_rate": [0.05, 0.1]},
+            }
+        )
+    )
     assert len(candidates(grid)) == 3
 
 

@@ -18,7 +18,7 @@ def test_duplicate_key_is_rejected_with_its_line() -> None:
 
 
 def test_python_object_tags_are_refused() -> None:
-    with pytest.raises(SpecError, match="f.yaml:1"):
+    with pytest.raises(SpecError, match=r"f\.yaml:1"):
         load_yaml_text("x: !!python/object/apply:os.system ['echo hi']\n", "f.yaml")
 
 

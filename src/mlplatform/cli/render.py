@@ -20,7 +20,9 @@ def _fmt(value: Any) -> str:
 
 
 def print_run(
-    info: RunInfo, card_path: str | None = None, log_path: str | None = None,
+    info: RunInfo,
+    card_path: str | None = None,
+    log_path: str | None = None,
     seconds: float | None = None,
 ) -> None:
     table = Table(title=f"{info.pipeline_id or ''} {info.pathspec}", show_header=False)
@@ -35,7 +37,7 @@ def print_run(
         for name, counts in validation["tables"].items():
             table.add_row(
                 f"{name} in / valid / quarantined",
-                f"{counts['rows_in']:,} / {counts['rows_valid']:,} / {counts['rows_quarantined']:,}",
+                " / ".join(f"{counts[k]:,}" for k in ("rows_in", "rows_valid", "rows_quarantined")),
             )
         table.add_row("training examples", f"{validation['examples']:,}")
         table.add_row("best hyperparameters", json.dumps(summary["best_params"]))
@@ -43,7 +45,9 @@ def print_run(
             table.add_row(f"holdout {metric}", _fmt(value))
         gate = summary.get("gate")
         if gate:
-            table.add_row("gate", f"{gate}: {'passed (champion)' if summary['gate_passed'] else 'failed'}")
+            table.add_row(
+                "gate", f"{gate}: {'passed (champion)' if summary['gate_passed'] else 'failed'}"
+            )
         table.add_row("model", summary["model_path"])
         table.add_row("quarantine", summary["quarantine_path"])
         lines |= {

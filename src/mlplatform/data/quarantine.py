@@ -43,4 +43,4 @@ def reason_counts(rejected: pd.DataFrame) -> dict[str, int]:
     if rejected.empty:
         return {}
     counts = rejected.groupby(["table", "reason"]).size().sort_values(ascending=False)
-    return {f"{table}: {reason}": int(n) for (table, reason), n in counts.items()}
+    return {f"{key[0]}: {key[1]}": int(n) for key, n in counts.items()}  # type: ignore[index]

@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,12 +77,14 @@ def _expand_local(pattern: str) -> list[str]:
         return sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
     if os.path.isdir(path):
         return sorted(
-            str(p) for p in Path(path).rglob("*") if p.is_file() and not p.name.startswith(("_", "."))
+            str(p)
+            for p in Path(path).rglob("*")
+            if p.is_file() and not p.name.startswith(("_", "."))
         )
     return [path] if os.path.isfile(path) else []
 
 
-def _s3_client():  # type: ignore[no-untyped-def]
+def _s3_client() -> Any:
     import boto3
 
     return boto3.client("s3")
@@ -147,7 +150,7 @@ def read_header(path: str, fmt: str) -> list[str]:
     try:
         if fmt in ("csv", "csv.gz"):
             opener = gzip.open if fmt == "csv.gz" else open
-            with opener(local, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+            with opener(local, "rt", encoding="utf-8", newline="") as fh:
                 import csv
 
                 return next(csv.reader([fh.readline()]), [])
@@ -158,7 +161,14 @@ def read_header(path: str, fmt: str) -> list[str]:
 
             first = fh.readline()
             return list(json.loads(first).keys()) if first.strip() else []
-    except (OSError, UnicodeDecodeError, ValueError, EOFError, zlib.error, pa.ArrowException) as exc:
+    except (
+        OSError,
+        UnicodeDecodeError,
+        ValueError,
+        EOFError,
+        zlib.error,
+        pa.ArrowException,
+    ) as exc:
         raise DataSourceError(
             f"{path}: cannot read the header ({_first_line(exc)})",
             f"check that the file is valid {fmt}",
@@ -176,7 +186,9 @@ def read_files(
     """Read and concatenate files; `columns` maps file header -> internal name (a subset)."""
     frames, rejected = [], []
     for path in files:
-        result = _read_one(path, detect_format(path, fmt), columns, list(required), as_strings, table)
+        result = _read_one(
+            path, detect_format(path, fmt), columns, list(required), as_strings, table
+        )
         frames.append(result.frame)
         rejected.append(result.rejected)
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -220,8 +232,10 @@ def _read_one(
     if as_strings:
         frame = frame.astype(object).where(frame.notna(), "").astype(str)
     frame["_source"] = path
-    frame["_line"] = _line_numbers(len(frame), [n for n, _ in bad_lines]) if fmt != "parquet" else (
-        np.arange(len(frame)) + 1
+    frame["_line"] = (
+        _line_numbers(len(frame), [n for n, _ in bad_lines])
+        if fmt != "parquet"
+        else (np.arange(len(frame)) + 1)
     )
     bad = pd.DataFrame(
         {"_raw": [t for _, t in bad_lines], "_source": path, "_line": [n for n, _ in bad_lines]}

@@ -46,7 +46,9 @@ def build_schema(columns: Mapping[str, ColumnRules]) -> pa.DataFrameSchema:
         if rules.allowed is not None:
             checks.append(pa.Check.isin(rules.allowed, name="allowed values"))
         if rules.regex is not None:
-            checks.append(pa.Check.str_matches(f"^(?:{rules.regex})$", name=f"matches {rules.regex}"))
+            checks.append(
+                pa.Check.str_matches(f"^(?:{rules.regex})$", name=f"matches {rules.regex}")
+            )
         built[name] = pa.Column(
             PANDERA_TYPES[rules.type], checks=checks, nullable=rules.nullable, coerce=True
         )
@@ -70,7 +72,7 @@ def coerce_column(values: pd.Series, kind: str) -> pd.Series:
 
 
 def validate_table(
-    frame: pd.DataFrame, columns: Mapping[str, ColumnRules], table: str
+    frame: pd.DataFrame, columns: Mapping[str, Any], table: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(valid rows, coerced; rejected rows as quarantine records)."""
     if not columns:

@@ -11,11 +11,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display on Batch or CI
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
-from mlplatform.pipelines.steps.evaluation import Evaluation  # noqa: E402
-from mlplatform.pipelines.steps.tuning import CandidateScore  # noqa: E402
+from mlplatform.pipelines.steps.evaluation import Evaluation
+from mlplatform.pipelines.steps.tuning import CandidateScore
 
 
 def _figure() -> tuple[Figure, Any]:
@@ -25,7 +25,9 @@ def _figure() -> tuple[Figure, Any]:
 
 def roc_figure(ev: Evaluation) -> Figure:
     fig, ax = _figure()
-    ax.plot(ev.roc["fpr"], ev.roc["tpr"], label=f"ROC AUC {ev.metrics.get('roc_auc', float('nan')):.3f}")
+    ax.plot(
+        ev.roc["fpr"], ev.roc["tpr"], label=f"ROC AUC {ev.metrics.get('roc_auc', float('nan')):.3f}"
+    )
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
     ax.legend(loc="lower right")
@@ -48,8 +50,11 @@ def calibration_figure(ev: Evaluation) -> Figure:
     ax.plot(ev.calibration["predicted"], ev.calibration["observed"], marker="o")
     top = max([*ev.calibration["predicted"], *ev.calibration["observed"], 0.01])
     ax.plot([0, top], [0, top], linestyle="--", color="grey", linewidth=1)
-    ax.set(xlabel="mean predicted probability", ylabel="observed positive rate",
-           title="Calibration (deciles)")
+    ax.set(
+        xlabel="mean predicted probability",
+        ylabel="observed positive rate",
+        title="Calibration (deciles)",
+    )
     fig.tight_layout()
     return fig
 
@@ -60,8 +65,13 @@ def confusion_figure(ev: Evaluation, threshold: float) -> Figure:
     for i, row in enumerate(ev.confusion):
         for j, value in enumerate(row):
             ax.text(j, i, f"{value:,}", ha="center", va="center")
-    ax.set(xticks=[0, 1], yticks=[0, 1], xlabel="predicted", ylabel="actual",
-           title=f"Confusion matrix (threshold {threshold:g})")
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xlabel="predicted",
+        ylabel="actual",
+        title=f"Confusion matrix (threshold {threshold:g})",
+    )
     fig.tight_layout()
     return fig
 
@@ -78,8 +88,9 @@ def importance_figure(ev: Evaluation, top: int = 15) -> Figure:
 def tuning_figure(scores: list[CandidateScore]) -> Figure:
     fig, ax = _figure()
     ordered = sorted(scores, key=lambda s: s.score)
-    ax.errorbar(range(len(ordered)), [s.score for s in ordered], yerr=[s.std for s in ordered],
-                fmt="o")
+    ax.errorbar(
+        range(len(ordered)), [s.score for s in ordered], yerr=[s.std for s in ordered], fmt="o"
+    )
     ax.set(xlabel="candidate (sorted)", ylabel=f"CV {scores[0].metric}", title="Tuning")
     fig.tight_layout()
     return fig
@@ -100,17 +111,26 @@ def evaluation_components(
         Table([[k, f"{v:.4f}"] for k, v in ev.metrics.items()], headers=["metric", "value"]),
         Markdown("## Data"),
         Table(
-            [[t, f"{c['rows_in']:,}", f"{c['rows_valid']:,}", f"{c['rows_quarantined']:,}"]
-             for t, c in validation_report["tables"].items()],
+            [
+                [t, f"{c['rows_in']:,}", f"{c['rows_valid']:,}", f"{c['rows_quarantined']:,}"]
+                for t, c in validation_report["tables"].items()
+            ],
             headers=["table", "rows in", "valid", "quarantined"],
         ),
         Markdown("## Curves"),
     ]
-    for fig in (roc_figure(ev), pr_figure(ev), calibration_figure(ev),
-                confusion_figure(ev, threshold), importance_figure(ev), tuning_figure(scores)):
+    for fig in (
+        roc_figure(ev),
+        pr_figure(ev),
+        calibration_figure(ev),
+        confusion_figure(ev, threshold),
+        importance_figure(ev),
+        tuning_figure(scores),
+    ):
         components.append(Image.from_matplotlib(fig))
         plt.close(fig)
     components.append(Markdown("## Best hyperparameters"))
-    components.append(Table([[k, str(v)] for k, v in best.params.items()],
-                            headers=["parameter", "value"]))
+    components.append(
+        Table([[k, str(v)] for k, v in best.params.items()], headers=["parameter", "value"])
+    )
     return components

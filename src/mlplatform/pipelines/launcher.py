@@ -29,9 +29,13 @@ from mlplatform.settings import home
 Target = Literal["local", "batch", "kubernetes"]
 FIXED_TASKS = 9  # start ingest validate split select train evaluate register end
 
-_TASK_LINE = re.compile(r"\[(?P<run>[^/\]]+)/(?P<step>\w+)/(?P<task>\d+) \(pid \d+\)\] (?P<msg>.*)$")
+_TASK_LINE = re.compile(
+    r"\[(?P<run>[^/\]]+)/(?P<step>\w+)/(?P<task>\d+) \(pid \d+\)\] (?P<msg>.*)$"
+)
 _RUN_START = re.compile(r"Workflow starting \(run-id (?P<run>[^)]+)\)")
-_EXCEPTION = re.compile(r"^(?:[\w.]+\.)?(?P<type>\w*(?:Error|Exception|Interrupt)\w*): (?P<msg>.+)$")
+_EXCEPTION = re.compile(
+    r"^(?:[\w.]+\.)?(?P<type>\w*(?:Error|Exception|Interrupt)\w*): (?P<msg>.+)$"
+)
 
 
 @dataclass
@@ -86,7 +90,9 @@ def launch(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> LaunchResult:
     flow_name, flow_file = flow_for(spec)
-    workdir = home() / "launches" / f"{spec.pipeline_id}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    workdir = (
+        home() / "launches" / f"{spec.pipeline_id}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    )
     workdir.mkdir(parents=True, exist_ok=True)
     spec_file = workdir / "spec.yaml"
     # JSON is YAML: the resolved spec (overrides applied, defaults filled) is what the run sees.
@@ -169,8 +175,11 @@ def failure_from_log(log_path: Path) -> RunFailedError:
         key = failed[-1]
         step = key.split("/")[0]
         error = next(
-            (m.group("type") + ": " + m.group("msg")
-             for m in (_EXCEPTION.match(x) for x in reversed(by_task[key])) if m),
+            (
+                m.group("type") + ": " + m.group("msg")
+                for m in (_EXCEPTION.match(x) for x in reversed(by_task[key]))
+                if m
+            ),
             "see the log",
         )
         return RunFailedError(f"step '{step}' failed: {error}", hint)

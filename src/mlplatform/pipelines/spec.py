@@ -28,6 +28,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 ClassificationMetric = Literal[
     "roc_auc", "pr_auc", "log_loss", "accuracy", "f1", "precision", "recall", "brier"
 ]
+DEFAULT_METRICS: tuple[ClassificationMetric, ...] = ("roc_auc", "pr_auc", "log_loss", "accuracy")
 # Metrics where a smaller value is better; the gate and tuning account for the direction.
 LOWER_IS_BETTER = {"log_loss", "brier"}
 
@@ -80,9 +81,7 @@ class TableSource(_Strict):
     )
 
 
-DataSource = Annotated[
-    Union[SyntheticSource, AppsFlyerSource, TableSource], Field(discriminator="kind")
-]
+DataSource = Annotated[SyntheticSource | AppsFlyerSource | TableSource, Field(discriminator="kind")]
 
 
 class ColumnSchema(_Strict):
@@ -245,7 +244,7 @@ class TuningSpec(_Strict):
 
 class EvaluationSpec(_Strict):
     metrics: list[ClassificationMetric] = Field(
-        default_factory=lambda: ["roc_auc", "pr_auc", "log_loss", "accuracy"],
+        default_factory=lambda: list(DEFAULT_METRICS),
         min_length=1,
         description="Holdout metrics to compute and record.",
     )
@@ -278,14 +277,14 @@ class PipelineSpec(_Strict):
     data: DataSpec = Field(description="Data source and its checks.")
     target: TargetSpec = Field(description="What to predict.")
     features: FeaturesSpec = Field(description="Which columns feed the model.")
-    split: SplitSpec = Field(default_factory=SplitSpec, description="Holdout split.")
+    split: SplitSpec = Field(default_factory=lambda: SplitSpec(), description="Holdout split.")
     model: ModelSpec = Field(description="Estimator and its base parameters.")
     tuning: TuningSpec | None = Field(None, description="Hyperparameter search; omit to skip.")
     evaluation: EvaluationSpec = Field(
-        default_factory=EvaluationSpec, description="Metrics and promotion gate."
+        default_factory=lambda: EvaluationSpec(), description="Metrics and promotion gate."
     )
     resources: ResourcesSpec = Field(
-        default_factory=ResourcesSpec, description="Per-task resources."
+        default_factory=lambda: ResourcesSpec(), description="Per-task resources."
     )
 
     @model_validator(mode="after")

@@ -49,7 +49,11 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str]
             kind = sub.model_fields.get("kind")
             if kind is not None:
                 label = f"[kind={typing.get_args(kind.annotation)[0]}]"
-            inner = f"{key}{label}." if typing.get_origin(_unwrap(field.annotation)) is not dict else f"{key}.<column>."
+            inner = (
+                f"{key}{label}."
+                if typing.get_origin(_unwrap(field.annotation)) is not dict
+                else f"{key}.<column>."
+            )
             rows.extend(_rows(sub, inner))
     return rows
 

@@ -96,7 +96,10 @@ def check_installs(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     install_time = _parse_time(rows["install_time"])
     reason = _first_reason(
         [
-            ("appsflyer_id: not <13-digit ms>-<digits>", ~rows["appsflyer_id"].str.match(APPSFLYER_ID)),
+            (
+                "appsflyer_id: not <13-digit ms>-<digits>",
+                ~rows["appsflyer_id"].str.match(APPSFLYER_ID),
+            ),
             ("install_time: not a timestamp", install_time.isna()),
             ("platform: not android/ios", ~rows["platform"].isin(PLATFORMS)),
         ],
@@ -120,7 +123,10 @@ def check_events(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     revenue = pd.to_numeric(rows["event_revenue_usd"].replace("", "0"), errors="coerce")
     reason = _first_reason(
         [
-            ("appsflyer_id: not <13-digit ms>-<digits>", ~rows["appsflyer_id"].str.match(APPSFLYER_ID)),
+            (
+                "appsflyer_id: not <13-digit ms>-<digits>",
+                ~rows["appsflyer_id"].str.match(APPSFLYER_ID),
+            ),
             ("event_time: not a timestamp", event_time.isna()),
             ("event_name: empty", rows["event_name"] == ""),
             ("event_revenue_usd: not a number", revenue.isna()),
@@ -203,4 +209,3 @@ def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) ->
         rejected=rejected,
         rows_in={"installs": len(installs_raw), "in_app_events": len(events_raw)},
     )
-

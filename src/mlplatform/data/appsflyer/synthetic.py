@@ -96,10 +96,14 @@ def generate(
     organic_events = event_rows["media_source"].to_numpy() == "organic"
     for report, organic in INSTALL_REPORTS.items():
         part = install_rows[organic_installs == organic]
-        out.malformed_rows += _write_report(rng, root, app_id, report, part, malformed_fraction, out)
+        out.malformed_rows += _write_report(
+            rng, root, app_id, report, part, malformed_fraction, out
+        )
     for report, organic in EVENT_REPORTS.items():
         part = event_rows[organic_events == organic]
-        out.malformed_rows += _write_report(rng, root, app_id, report, part, malformed_fraction, out)
+        out.malformed_rows += _write_report(
+            rng, root, app_id, report, part, malformed_fraction, out
+        )
     return out
 
 
@@ -312,7 +316,7 @@ def _write_report(
         usable = [m for m in MALFORMATIONS if is_event_report or not m[0].startswith("event_")]
         kinds = rng.integers(0, len(usable), size=len(pick))
         for kind, (column, value) in enumerate(usable):
-            rows.iloc[pick[kinds == kind], rows.columns.get_loc(column)] = value
+            rows.iloc[pick[kinds == kind], rows.columns.get_loc(column)] = value  # type: ignore[index]
         broken = len(pick)
     full = pd.DataFrame({h: "" for h in PULL_API_HEADERS}, index=rows.index)
     for column in rows.columns:

@@ -77,7 +77,9 @@ class ClassificationFlow(FlowSpec):
         self.outputs = run_outputs(current.flow_name, current.run_id)
         buffer = io.StringIO()
         result.rejected.to_csv(buffer, index=False)
-        self.quarantine_path = write_output(self.outputs, "quarantine.csv", buffer.getvalue().encode())
+        self.quarantine_path = write_output(
+            self.outputs, "quarantine.csv", buffer.getvalue().encode()
+        )
         self.quarantine = result.rejected
         self.validation_report = result.report | {"quarantine_path": self.quarantine_path}
         self.table = result.table

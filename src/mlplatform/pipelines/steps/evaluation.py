@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,9 @@ class Evaluation:
     positive_rate: float = 0.0
 
 
-def compute_metrics(names: list[str], y: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
+def compute_metrics(
+    names: Sequence[str], y: np.ndarray, proba: np.ndarray, threshold: float
+) -> dict[str, float]:
     pred = (proba >= threshold).astype(int)
     functions: dict[str, Any] = {
         "roc_auc": lambda: roc_auc_score(y, proba),
@@ -93,7 +96,10 @@ def evaluate(spec: PipelineSpec, model: Any, data: Split, seed: int = 0) -> Eval
         confusion=confusion_matrix(y, (proba >= threshold).astype(int), labels=[0, 1]).tolist(),
         roc={"fpr": _thin(fpr), "tpr": _thin(tpr)},
         pr={"precision": _thin(precision), "recall": _thin(recall)},
-        calibration={"predicted": [float(v) for v in mean_pred], "observed": [float(v) for v in frac_pos]},
+        calibration={
+            "predicted": [float(v) for v in mean_pred],
+            "observed": [float(v) for v in frac_pos],
+        },
         importances=importances,
         holdout_rows=len(y),
         positive_rate=float(np.mean(y)),

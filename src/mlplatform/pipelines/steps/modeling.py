@@ -10,8 +10,13 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import BaseCrossValidator, StratifiedKFold, TimeSeriesSplit, KFold
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import (
+    BaseCrossValidator,
+    KFold,
+    StratifiedKFold,
+    TimeSeriesSplit,
+    train_test_split,
+)
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
@@ -126,9 +131,7 @@ def build_pipeline(spec: PipelineSpec, params: dict[str, Any]) -> Pipeline:
         numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
         transformers.append(("numeric", numeric, feats.numeric))
     if feats.categorical:
-        cat = make_pipeline(
-            SimpleImputer(strategy="constant", fill_value="(missing)"), categorical
-        )
+        cat = make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"), categorical)
         transformers.append(("categorical", cat, feats.categorical))
     for column in feats.text:
         transformers.append((f"text_{column}", TfidfVectorizer(max_features=2000), column))

@@ -48,9 +48,10 @@ def candidates(spec: PipelineSpec) -> list[dict[str, Any]]:
     rng = np.random.default_rng(spec.split.seed)
     if tuning.strategy == "grid":
         names = list(tuning.space)
-        grid = [dict(zip(names, values, strict=True)) for values in itertools.product(
-            *(tuning.space[n] for n in names)  # type: ignore[misc]
-        )]
+        grid = [
+            dict(zip(names, values, strict=True))
+            for values in itertools.product(*(tuning.space[n] for n in names))
+        ]
         if len(grid) > tuning.n_candidates:
             pick = sorted(rng.choice(len(grid), size=tuning.n_candidates, replace=False))
             grid = [grid[i] for i in pick]
@@ -75,7 +76,7 @@ def _sample(rng: np.random.Generator, domain: list[Any] | RangeSpec) -> Any:
         value = math.exp(rng.uniform(math.log(domain.low), math.log(domain.high)))
     else:
         value = rng.uniform(domain.low, domain.high)
-    return int(round(value)) if domain.integer else float(f"{value:.6g}")
+    return round(value) if domain.integer else float(f"{value:.6g}")
 
 
 def tuning_sample(spec: PipelineSpec, data: Split) -> tuple[Any, np.ndarray]:
@@ -85,10 +86,16 @@ def tuning_sample(spec: PipelineSpec, data: Split) -> tuple[Any, np.ndarray]:
     if not limit or n <= limit:
         return data.X_train, data.y_train
     rng = np.random.default_rng(spec.split.seed)
-    keep = np.concatenate([
-        rng.choice(np.flatnonzero(data.y_train == c), size=int(round(limit * np.mean(data.y_train == c))), replace=False)
-        for c in (0, 1)
-    ])
+    keep = np.concatenate(
+        [
+            rng.choice(
+                np.flatnonzero(data.y_train == c),
+                size=round(limit * np.mean(data.y_train == c)),
+                replace=False,
+            )
+            for c in (0, 1)
+        ]
+    )
     keep.sort()
     return data.X_train.iloc[keep], data.y_train[keep]
 

@@ -22,9 +22,7 @@ class ValidationResult:
 
 
 def validate(spec: PipelineSpec, ingested: IngestResult) -> ValidationResult:
-    valid, schema_rejected = validate_table(
-        ingested.table, spec.data.schema_, ingested.table_name
-    )
+    valid, schema_rejected = validate_table(ingested.table, spec.data.schema_, ingested.table_name)
     rejected = combine(ingested.rejected, schema_rejected)
     per_table = {}
     for table, rows_in in ingested.rows_in.items():
@@ -52,7 +50,11 @@ def enforce_limit(spec: PipelineSpec, report: dict[str, Any], quarantine_path: s
         share = counts["rows_quarantined"] / max(counts["rows_in"], 1)
         if share > limit:
             top = next(
-                (r.removeprefix(f"{table}: ") for r in report["reasons"] if r.startswith(f"{table}: ")),
+                (
+                    r.removeprefix(f"{table}: ")
+                    for r in report["reasons"]
+                    if r.startswith(f"{table}: ")
+                ),
                 "see quarantine",
             )
             raise DataQualityError(
