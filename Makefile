@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Metaflow refuses to run as root without a user name; CI runs as root.
-export METAFLOW_USER ?= $(or $(USER),mlplatform)
+export METAFLOW_USER ?= $(if $(filter-out root,$(USER)),$(USER),mlplatform)
 export MPLBACKEND := Agg
 
 .PHONY: demo test lint typecheck bench clean help

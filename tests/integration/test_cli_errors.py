@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import run_cli, small_spec, write_spec
 
 
-def table_spec(data: Path, **changes: object) -> dict:
+def table_spec(data: Path | str, **changes: object) -> dict:
     spec = {
         "version": 1,
         "task": "classification",

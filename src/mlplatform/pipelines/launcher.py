@@ -119,6 +119,7 @@ def launch(
         try:
             for line in process.stdout:
                 log.write(line)
+                log.flush()  # so `tail -f` on the log follows the run
                 _update(progress, line)
                 if on_progress:
                     on_progress(progress)
