@@ -61,6 +61,26 @@ def small_spec(**changes: object) -> dict:
     spec["tuning"]["n_candidates"] = 2
     spec["tuning"]["cv_folds"] = 2
     spec["model"]["params"]["max_iter"] = 50
+    return with_changes(spec, changes)
+
+
+def table_spec(data: Path | str, **changes: object) -> dict:
+    """A minimal spec over a ready table with columns x (number), colour, label."""
+    spec = {
+        "version": 1,
+        "task": "classification",
+        "project": "tests",
+        "name": "table",
+        "data": {"source": {"kind": "table", "path": str(data)}},
+        "target": {"column": "label"},
+        "features": {"numeric": ["x"], "categorical": ["colour"]},
+        "model": {"estimator": "logistic_regression"},
+    }
+    return with_changes(spec, changes)
+
+
+def with_changes(spec: dict, changes: dict[str, object]) -> dict:
+    """Set `a.b.c`-style keys in a spec dict (creating sections as needed)."""
     for dotted, value in changes.items():
         node = spec
         *parents, last = dotted.split(".")
@@ -68,6 +88,16 @@ def small_spec(**changes: object) -> dict:
             node = node.setdefault(part, {})
         node[last] = value
     return spec
+
+
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
+    """The CLI's contract for user errors: exit 2, one `error:` line, no traceback."""
+    assert result.code == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
 
 
 def write_spec(path: Path, spec: dict) -> Path:

@@ -4,36 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli, small_spec, write_spec
-
-
-def table_spec(data: Path | str, **changes: object) -> dict:
-    spec = {
-        "version": 1,
-        "task": "classification",
-        "project": "tests",
-        "name": "table",
-        "data": {"source": {"kind": "table", "path": str(data)}},
-        "target": {"column": "label"},
-        "features": {"numeric": ["x"], "categorical": ["colour"]},
-        "model": {"estimator": "logistic_regression"},
-    }
-    for dotted, value in changes.items():
-        node = spec
-        *parents, last = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return spec
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.code == 2, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from tests.conftest import assert_one_line_error, run_cli, small_spec, table_spec, write_spec
 
 
 def test_missing_data_file(workdir: Path) -> None:

@@ -11,8 +11,7 @@ import pandas as pd
 import pytest
 
 from mlplatform.pipelines.flows import TEMPLATES
-from tests.conftest import run_cli, small_spec, write_spec
-from tests.integration.test_cli_errors import assert_one_line_error, table_spec
+from tests.conftest import assert_one_line_error, run_cli, small_spec, table_spec, write_spec
 
 pytestmark = pytest.mark.slow
 

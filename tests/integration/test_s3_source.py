@@ -18,8 +18,7 @@ import pytest
 
 from mlplatform.data.sources import expand, read_files
 from mlplatform.errors import DataSourceError
-from tests.conftest import run_cli, write_spec
-from tests.integration.test_cli_errors import assert_one_line_error, table_spec
+from tests.conftest import assert_one_line_error, run_cli, table_spec, write_spec
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
