@@ -117,8 +117,16 @@ def evaluation_components(
             ],
             headers=["table", "rows in", "valid", "quarantined"],
         ),
-        Markdown("## Curves"),
     ]
+    reasons = validation_report.get("reasons", {})
+    if reasons:
+        components.append(Markdown(f"Quarantine: `{validation_report.get('quarantine_path', '')}`"))
+        components.append(
+            Table(
+                [[r, f"{n:,}"] for r, n in list(reasons.items())[:15]], headers=["reason", "rows"]
+            )
+        )
+    components.append(Markdown("## Curves"))
     for fig in (
         roc_figure(ev),
         pr_figure(ev),

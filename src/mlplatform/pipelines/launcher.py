@@ -74,12 +74,18 @@ def prepare(spec_path: str, overrides: list[str]) -> PipelineSpec:
 
 
 def metaflow_command(
-    flow_file: Path, spec_file: Path, on: Target, max_workers: int, run_id_file: Path
+    flow_file: Path,
+    spec_file: Path,
+    pipeline_id: str,
+    on: Target,
+    max_workers: int,
+    run_id_file: Path,
 ) -> list[str]:
     command = [sys.executable, str(flow_file), "--config", "pipeline", str(spec_file), "run"]
     if on != "local":
         command += ["--with", on]
     command += ["--max-workers", str(max_workers), "--run-id-file", str(run_id_file)]
+    command += ["--tag", f"pipeline:{pipeline_id}"]  # visible while the run is still going
     return command
 
 
@@ -104,7 +110,7 @@ def launch(
     env["METAFLOW_USER"] = metaflow_user()
     progress = Progress(total=FIXED_TASKS + len(candidates(spec)))
     started = time.perf_counter()
-    command = metaflow_command(flow_file, spec_file, on, max_workers, run_id_file)
+    command = metaflow_command(flow_file, spec_file, spec.pipeline_id, on, max_workers, run_id_file)
     with log_path.open("w", encoding="utf-8") as log:
         log.write("$ " + " ".join(command) + "\n")
         process = subprocess.Popen(

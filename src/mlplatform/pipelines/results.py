@@ -53,6 +53,15 @@ def _failed_task(run: Any) -> Any:
     return None
 
 
+def _started_at(run: Any) -> datetime | None:
+    """When the `start` task began. The run's own timestamp moves when its tags change under
+    local metadata (the registration tags are added at the end), so it is not the start."""
+    try:
+        return run["start"].task.created_at
+    except Exception:  # a run still starting has no start task yet
+        return run.created_at
+
+
 def _info(run: Any, with_summary: bool) -> RunInfo:
     tags = sorted(run.tags)
     pipeline = next((t.split(":", 1)[1] for t in tags if t.startswith("pipeline:")), None)
@@ -66,7 +75,7 @@ def _info(run: Any, with_summary: bool) -> RunInfo:
         pipeline_id=pipeline,
         status=status,
         user=user,
-        created_at=run.created_at,
+        created_at=_started_at(run),
         finished_at=run.finished_at if status != "running" else None,
         tags=tags,
         summary=summary,
