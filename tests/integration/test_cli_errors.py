@@ -62,3 +62,14 @@ def test_spec_check_ok(workdir: Path) -> None:
 
 def test_unknown_run(workdir: Path) -> None:
     assert_one_line_error(run_cli("runs", "show", "123", cwd=workdir), "run '123' not found")
+
+
+def test_batch_without_s3_datastore_says_what_to_configure(workdir: Path) -> None:
+    spec = write_spec(workdir / "s.yaml", small_spec())
+    result = run_cli(
+        "run", str(spec), "--on", "batch", cwd=workdir, env={"METAFLOW_DEFAULT_DATASTORE": "local"}
+    )
+    assert_one_line_error(
+        result, "--on batch needs the Metaflow datastore on S3", "METAFLOW_DATASTORE_SYSROOT_S3"
+    )
+    assert not (workdir / ".metaflow").exists()

@@ -29,6 +29,7 @@ def run(
     """Run a pipeline spec with its template (checks the spec and data first)."""
     with err.status("checking spec and data source"):
         pipeline = launcher.prepare(spec, param or [])
+        launcher.check_target(on)
     err.print(f"[green]spec ok[/]: {pipeline.pipeline_id} ({pipeline.task}) on {on}")
     workers = max_workers or get_settings().runs.max_workers
     with Progress(

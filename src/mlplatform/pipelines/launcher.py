@@ -73,6 +73,25 @@ def prepare(spec_path: str, overrides: list[str]) -> PipelineSpec:
     return spec
 
 
+def check_target(on: Target) -> None:
+    """Remote tasks need a remote datastore and a queue; say so before Metaflow starts."""
+    if on == "local":
+        return
+    from metaflow import metaflow_config as mf
+
+    if mf.DEFAULT_DATASTORE == "local":
+        raise PlatformError(
+            f"--on {on} needs the Metaflow datastore on S3, but the active Metaflow profile "
+            "uses the local one",
+            "set METAFLOW_DEFAULT_DATASTORE=s3 and METAFLOW_DATASTORE_SYSROOT_S3 (or import the "
+            "Terraform profile); see README 'The same spec on AWS Batch'",
+        )
+    if on == "batch" and not mf.BATCH_JOB_QUEUE:
+        raise PlatformError(
+            "--on batch needs an AWS Batch job queue", "set METAFLOW_BATCH_JOB_QUEUE"
+        )
+
+
 def metaflow_command(
     flow_file: Path,
     spec_file: Path,
