@@ -106,3 +106,27 @@ def test_fingerprint_tracks_content(validated) -> None:
     changed = table.copy()
     changed.loc[0, "d0_events"] += 1
     assert data_fingerprint(changed) != data_fingerprint(table)
+
+
+def test_text_features_with_missing_values() -> None:
+    spec = PipelineSpec.model_validate(
+        {
+            "version": 1,
+            "task": "classification",
+            "project": "tests",
+            "name": "text",
+            "data": {"source": {"kind": "table", "path": "unused.csv"}},
+            "target": {"column": "label"},
+            "features": {"numeric": ["n"], "text": ["review"]},
+            "model": {"estimator": "logistic_regression"},
+        }
+    )
+    frame = pd.DataFrame(
+        {
+            "n": [1.0, 2.0, None, 4.0] * 5,
+            "review": ["great game", None, "crashes a lot", "love it"] * 5,
+        }
+    )
+    y = np.array([1, 0, 0, 1] * 5)
+    model = build_pipeline(spec, {}).fit(frame, y)
+    assert model.predict_proba(frame).shape == (20, 2)

@@ -18,7 +18,12 @@ from sklearn.model_selection import (
     train_test_split,
 )
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+)
 
 from mlplatform.errors import DataQualityError
 from mlplatform.pipelines.estimators import NATIVE_CATEGORICAL, make_estimator
@@ -134,7 +139,8 @@ def build_pipeline(spec: PipelineSpec, params: dict[str, Any]) -> Pipeline:
         cat = make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"), categorical)
         transformers.append(("categorical", cat, feats.categorical))
     for column in feats.text:
-        transformers.append((f"text_{column}", TfidfVectorizer(max_features=2000), column))
+        text = make_pipeline(FunctionTransformer(_as_text), TfidfVectorizer(max_features=2000))
+        transformers.append((f"text_{column}", text, column))
     pre = ColumnTransformer(transformers, sparse_threshold=0.0, verbose_feature_names_out=False)
     params = dict(params)
     if native and feats.categorical and "categorical_features" not in params:
@@ -143,10 +149,6 @@ def build_pipeline(spec: PipelineSpec, params: dict[str, Any]) -> Pipeline:
     return Pipeline([("preprocess", pre), ("model", make_estimator(spec.model.estimator, params))])
 
 
-def as_strings(frame: pd.DataFrame, spec: PipelineSpec) -> pd.DataFrame:
-    """Categorical columns as plain strings, so encoders see one consistent type."""
-    out = frame.copy()
-    for column in spec.features.categorical:
-        out[column] = out[column].astype(object).where(out[column].notna(), None)
-        out[column] = out[column].map(lambda v: None if v is None else str(v))
-    return out
+def _as_text(column: pd.Series) -> pd.Series:
+    """Empty text for missing values: TF-IDF cannot digest nulls."""
+    return column.fillna("").astype(str)
