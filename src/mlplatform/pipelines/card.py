@@ -62,9 +62,11 @@ def calibration_figure(ev: Evaluation) -> Figure:
 def confusion_figure(ev: Evaluation, threshold: float) -> Figure:
     fig, ax = _figure()
     ax.imshow(ev.confusion, cmap="Blues")
+    darkest = max(max(row) for row in ev.confusion)
     for i, row in enumerate(ev.confusion):
         for j, value in enumerate(row):
-            ax.text(j, i, f"{value:,}", ha="center", va="center")
+            colour = "white" if value > darkest / 2 else "black"  # readable on dark cells
+            ax.text(j, i, f"{value:,}", ha="center", va="center", color=colour)
     ax.set(
         xticks=[0, 1],
         yticks=[0, 1],
