@@ -10,7 +10,12 @@ from mlplatform.pipelines.steps.evaluation import evaluate
 from mlplatform.pipelines.steps.ingest import IngestResult, ingest
 from mlplatform.pipelines.steps.modeling import build_pipeline, split
 from mlplatform.pipelines.steps.registration import data_fingerprint, gate_result, registration_tags
-from mlplatform.pipelines.steps.tuning import candidates, score_candidate, select_best
+from mlplatform.pipelines.steps.tuning import (
+    candidates,
+    score_candidate,
+    select_best,
+    tuning_sample,
+)
 from mlplatform.pipelines.steps.validate import enforce_limit, validate
 from tests.conftest import small_spec
 
@@ -87,7 +92,8 @@ def test_grid_candidates_capped_at_n() -> None:
 
 def test_tune_train_evaluate_register(spec: PipelineSpec, validated) -> None:
     data = split(spec, validated.table)
-    scores = [score_candidate(spec, data, p) for p in candidates(spec)]
+    sample = tuning_sample(spec, data)
+    scores = [score_candidate(spec, sample, p) for p in candidates(spec)]
     best = select_best(scores)
     assert best.score == max(s.score for s in scores) and 0.5 < best.score <= 1
     model = build_pipeline(spec, best.params).fit(data.X_train, data.y_train)
@@ -130,3 +136,11 @@ def test_text_features_with_missing_values() -> None:
     y = np.array([1, 0, 0, 1] * 5)
     model = build_pipeline(spec, {}).fit(frame, y)
     assert model.predict_proba(frame).shape == (20, 2)
+
+
+def test_tuning_sample_is_capped_and_stratified(validated) -> None:
+    spec = PipelineSpec.model_validate(small_spec(**{"tuning.max_rows": 1000}))
+    data = split(spec, validated.table)
+    sample = tuning_sample(spec, data)
+    assert len(sample.y) == 1000
+    assert abs(sample.y.mean() - data.y_train.mean()) < 0.01

@@ -17,8 +17,8 @@ from pandera.errors import SchemaErrors
 from mlplatform.data.quarantine import empty_rejections, reject
 from mlplatform.errors import DataSourceError
 
-PANDERA_TYPES = {
-    "string": "str",
+PANDERA_TYPES: dict[str, str | None] = {
+    "string": None,  # str or category: values are coerced to text, the storage is not forced
     "int": "Int64",  # nullable integer: a missing value is a nullability question, not a type error
     "float": "float64",
     "bool": "boolean",
@@ -57,6 +57,10 @@ def build_schema(columns: Mapping[str, ColumnRules]) -> pa.DataFrameSchema:
 
 def coerce_column(values: pd.Series, kind: str) -> pd.Series:
     """Values converted to `kind`; what cannot be converted becomes null."""
+    if kind == "int" and pd.api.types.is_integer_dtype(values.dtype):
+        return values  # already whole numbers: keep the compact storage
+    if kind == "float" and pd.api.types.is_float_dtype(values.dtype):
+        return values
     if kind in ("int", "float"):
         numbers = pd.to_numeric(values, errors="coerce")
         if kind == "int":
@@ -68,6 +72,9 @@ def coerce_column(values: pd.Series, kind: str) -> pd.Series:
         return values.map(lambda v: lookup.get(str(v).strip().lower()) if pd.notna(v) else None)
     if kind == "datetime":
         return pd.to_datetime(values, format="ISO8601", errors="coerce")
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Already strings underneath; rebuilding them row by row would cost memory for nothing.
+        return values.cat.rename_categories([str(c) for c in values.cat.categories])
     return values.where(values.isna(), values.astype(str))
 
 

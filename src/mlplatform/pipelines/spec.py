@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mlplatform.data.appsflyer.features import FEATURE_TABLE_COLUMNS, LABEL_COLUMNS
+from mlplatform.data.appsflyer.columns import FEATURE_TABLE_COLUMNS, LABEL_COLUMNS
 from mlplatform.errors import SpecError
 from mlplatform.pipelines.estimators import estimator_param_names, resolve_estimator, resolve_path
 from mlplatform.yamlsafe import LoadedYaml, load_yaml_file, load_yaml_text

@@ -118,3 +118,42 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "event_value",
     "event_revenue_usd",
 )
+
+# The install-level table the builder makes (features.py). Kept here, free of pandas, so the
+# spec model can check column names without importing the data stack.
+TRACKED_EVENTS = (
+    "af_login",
+    "af_content_view",
+    "af_level_achieved",
+    "af_tutorial_completion",
+    "af_add_to_cart",
+    "af_complete_registration",
+)
+FEATURE_TABLE_COLUMNS: dict[str, str] = {
+    "appsflyer_id": "string",
+    "app_id": "string",
+    "install_time": "datetime",
+    "media_source": "string",
+    "campaign": "string",
+    "country_code": "string",
+    "platform": "string",
+    "attributed_touch_type": "string",
+    "is_organic": "int",
+    "install_hour": "int",
+    "install_weekday": "int",
+    "d0_events": "int",
+    "d0_distinct_events": "int",
+    "d0_purchases": "int",
+    "d0_revenue_usd": "float",
+    **{f"d0_{name}": "int" for name in TRACKED_EVENTS},
+}
+LABEL_COLUMNS: dict[str, str] = {"purchased_d7": "int", "revenue_d30_usd": "float"}
+# Few distinct values: stored as pandas categories, which keeps run artifacts small.
+CATEGORICAL_FEATURES: tuple[str, ...] = (
+    "app_id",
+    "media_source",
+    "campaign",
+    "country_code",
+    "platform",
+    "attributed_touch_type",
+)

@@ -70,6 +70,7 @@ class ClassificationFlow(FlowSpec):
     @step
     def validate(self) -> None:
         from mlplatform.pipelines.outputs import run_outputs, write_output
+        from mlplatform.pipelines.steps.registration import data_fingerprint
         from mlplatform.pipelines.steps.validate import enforce_limit, validate
 
         spec = self._spec()
@@ -83,6 +84,7 @@ class ClassificationFlow(FlowSpec):
         self.quarantine = result.rejected
         self.validation_report = result.report | {"quarantine_path": self.quarantine_path}
         self.table = result.table
+        self.data_fingerprint = data_fingerprint(result.table)  # here, while it is in memory
         self.ingested = None  # raw rows are in quarantine or in the table; drop the copy
         enforce_limit(spec, result.report, self.quarantine_path)
         self.next(self.split)
@@ -91,10 +93,11 @@ class ClassificationFlow(FlowSpec):
     @step
     def split(self) -> None:
         from mlplatform.pipelines.steps.modeling import split
-        from mlplatform.pipelines.steps.tuning import candidates
+        from mlplatform.pipelines.steps.tuning import candidates, tuning_sample
 
         spec = self._spec()
         self.data = split(spec, self.table)
+        self.tuning_data = tuning_sample(spec, self.data)
         self.candidates = candidates(spec)
         self.next(self.tune, foreach="candidates")
 
@@ -107,7 +110,7 @@ class ClassificationFlow(FlowSpec):
 
         parallel = min(get_settings().runs.max_workers, len(self.candidates))
         with capped_threads(parallel):
-            self.score = score_candidate(self._spec(), self.data, self.input)
+            self.score = score_candidate(self._spec(), self.tuning_data, self.input)
         self.next(self.select)
 
     @step
@@ -162,14 +165,12 @@ class ClassificationFlow(FlowSpec):
 
         from mlplatform.pipelines.outputs import write_output
         from mlplatform.pipelines.steps.registration import (
-            data_fingerprint,
             gate_result,
             lineage,
             registration_tags,
         )
 
         spec = self._spec()
-        self.data_fingerprint = data_fingerprint(self.table)
         self.gate_passed = gate_result(spec, self.metrics)
         self.lineage = lineage(
             spec, self.data_fingerprint, self.best.params, self.metrics, self.gate_passed

@@ -79,12 +79,23 @@ def _sample(rng: np.random.Generator, domain: list[Any] | RangeSpec) -> Any:
     return round(value) if domain.integer else float(f"{value:.6g}")
 
 
-def tuning_sample(spec: PipelineSpec, data: Split) -> tuple[Any, np.ndarray]:
-    """At most `tuning.max_rows` training rows (stratified), for cross-validation."""
+@dataclass
+class TuningData:
+    """The rows cross-validation sees: at most `tuning.max_rows` training rows (stratified).
+
+    Made once in the split step, so each fan-out task loads only this sample, not the whole
+    training set.
+    """
+
+    X: Any
+    y: np.ndarray
+
+
+def tuning_sample(spec: PipelineSpec, data: Split) -> TuningData:
     limit = spec.tuning.max_rows if spec.tuning else None
     n = len(data.y_train)
     if not limit or n <= limit:
-        return data.X_train, data.y_train
+        return TuningData(data.X_train, data.y_train)
     rng = np.random.default_rng(spec.split.seed)
     keep = np.concatenate(
         [
@@ -97,19 +108,20 @@ def tuning_sample(spec: PipelineSpec, data: Split) -> tuple[Any, np.ndarray]:
         ]
     )
     keep.sort()
-    return data.X_train.iloc[keep], data.y_train[keep]
+    return TuningData(data.X_train.iloc[keep].reset_index(drop=True), data.y_train[keep])
 
 
-def score_candidate(spec: PipelineSpec, data: Split, params: dict[str, Any]) -> CandidateScore:
+def score_candidate(
+    spec: PipelineSpec, sample: TuningData, params: dict[str, Any]
+) -> CandidateScore:
     metric = spec.tuning.metric if spec.tuning else "roc_auc"
     folds = spec.tuning.cv_folds if spec.tuning else 3
-    X, y = tuning_sample(spec, data)
     started = time.perf_counter()
     # error_score="raise": a failing fit (or a @timeout) must fail the task, not score NaN.
     scores = cross_val_score(
         build_pipeline(spec, params),
-        X,
-        y,
+        sample.X,
+        sample.y,
         cv=cv_splitter(spec, folds),
         scoring=SCORERS[metric],
         error_score="raise",
