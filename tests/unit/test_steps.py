@@ -8,14 +8,11 @@ from mlplatform.errors import DataQualityError
 from mlplatform.pipelines.spec import PipelineSpec
 from mlplatform.pipelines.steps.evaluation import evaluate
 from mlplatform.pipelines.steps.ingest import IngestResult, ingest
-from mlplatform.pipelines.steps.modeling import build_pipeline, split
+from mlplatform.pipelines.steps.modeling import build_pipeline
 from mlplatform.pipelines.steps.registration import data_fingerprint, gate_result, registration_tags
-from mlplatform.pipelines.steps.tuning import (
-    candidates,
-    score_candidate,
-    select_best,
-    tuning_sample,
-)
+from mlplatform.pipelines.steps.search import candidates, select_best
+from mlplatform.pipelines.steps.splitting import split, tuning_sample
+from mlplatform.pipelines.steps.tuning import score_candidate
 from mlplatform.pipelines.steps.validate import enforce_limit, validate
 from tests.conftest import small_spec
 

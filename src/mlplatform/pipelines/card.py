@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from mlplatform.pipelines.steps.evaluation import Evaluation
-from mlplatform.pipelines.steps.tuning import CandidateScore
+from mlplatform.pipelines.steps.search import CandidateScore
 
 
 def _figure() -> tuple[Figure, Any]:

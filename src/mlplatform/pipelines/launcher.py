@@ -23,7 +23,7 @@ from mlplatform.errors import PlatformError, RunFailedError
 from mlplatform.pipelines.flows import TEMPLATES
 from mlplatform.pipelines.spec import PipelineSpec, load_spec
 from mlplatform.pipelines.steps.ingest import preflight
-from mlplatform.pipelines.steps.tuning import candidates
+from mlplatform.pipelines.steps.search import candidates
 from mlplatform.settings import home
 
 Target = Literal["local", "batch", "kubernetes"]

@@ -15,7 +15,15 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mlplatform.data.appsflyer.columns import FEATURE_TABLE_COLUMNS, LABEL_COLUMNS
 from mlplatform.errors import SpecError
@@ -185,9 +193,9 @@ class ModelSpec(_Strict):
     )
 
     @model_validator(mode="after")
-    def _estimator_exists(self) -> ModelSpec:
-        cls = resolve_estimator(self.estimator)
-        _check_params(cls, self.params, "params")
+    def _estimator_exists(self, info: ValidationInfo) -> ModelSpec:
+        if not _trusted(info):
+            _check_params(resolve_estimator(self.estimator), self.params, "params")
         return self
 
     @property
@@ -288,14 +296,14 @@ class PipelineSpec(_Strict):
     )
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> PipelineSpec:
+    def _cross_checks(self, info: ValidationInfo) -> PipelineSpec:
         if self.task != "classification":
             raise ValueError(
                 f"task '{self.task}' has no template in this version yet: use classification"
             )
         if self.target.column in self.features.columns:
             raise ValueError(f"target '{self.target.column}' is also listed as a feature")
-        if self.tuning is not None:
+        if self.tuning is not None and not _trusted(info):
             _check_params(resolve_estimator(self.model.estimator), self.tuning.space, "space")
         if self.data.source.kind != "table":
             _check_known_columns(self)
@@ -318,6 +326,11 @@ class PipelineSpec(_Strict):
     def to_config(self) -> dict[str, Any]:
         """The JSON-able form Metaflow stores as the `pipeline` Config."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+def _trusted(info: ValidationInfo) -> bool:
+    """A spec already validated in full (a running flow's Config) skips the estimator import."""
+    return bool(info.context and info.context.get("trusted"))
 
 
 def _check_params(cls: type, params: dict[str, Any], where: str) -> None:

@@ -42,7 +42,9 @@ class ClassificationFlow(FlowSpec):
     def _spec(self) -> Any:
         from mlplatform.pipelines.spec import PipelineSpec
 
-        return PipelineSpec.model_validate(self.pipeline.to_dict())
+        # The Config parser validated the spec in full when the run started; steps skip the
+        # estimator import that check needs, so light steps start without scikit-learn.
+        return PipelineSpec.model_validate(self.pipeline.to_dict(), context={"trusted": True})
 
     def _tag_run(self, tags: list[str]) -> None:
         from metaflow import Run
@@ -92,8 +94,8 @@ class ClassificationFlow(FlowSpec):
     @resources(cpu=CPU, memory=MEMORY)
     @step
     def split(self) -> None:
-        from mlplatform.pipelines.steps.modeling import split
-        from mlplatform.pipelines.steps.tuning import candidates, tuning_sample
+        from mlplatform.pipelines.steps.search import candidates
+        from mlplatform.pipelines.steps.splitting import split, tuning_sample
 
         spec = self._spec()
         self.data = split(spec, self.table)
@@ -115,7 +117,7 @@ class ClassificationFlow(FlowSpec):
 
     @step
     def select(self, inputs: Any) -> None:
-        from mlplatform.pipelines.steps.tuning import select_best
+        from mlplatform.pipelines.steps.search import select_best
 
         self.scores = [i.score for i in inputs]
         self.best = select_best(self.scores)
@@ -125,6 +127,9 @@ class ClassificationFlow(FlowSpec):
     @resources(cpu=CPU, memory=MEMORY)
     @step
     def train(self) -> None:
+        import joblib
+
+        from mlplatform.pipelines.outputs import write_output
         from mlplatform.pipelines.resources import capped_threads
         from mlplatform.pipelines.steps.modeling import build_pipeline
 
@@ -133,6 +138,10 @@ class ClassificationFlow(FlowSpec):
             self.model = build_pipeline(spec, self.best.params).fit(
                 self.data.X_train, self.data.y_train
             )
+        buffer = io.BytesIO()
+        joblib.dump(self.model, buffer)
+        # Written here, while the model is in memory; `register` makes it official with tags.
+        self.model_path = write_output(self.outputs, "model.joblib", buffer.getvalue())
         self.next(self.evaluate)
 
     @card(type="blank", id="evaluation", timeout=120)
@@ -161,9 +170,6 @@ class ClassificationFlow(FlowSpec):
 
     @step
     def register(self) -> None:
-        import joblib
-
-        from mlplatform.pipelines.outputs import write_output
         from mlplatform.pipelines.steps.registration import (
             gate_result,
             lineage,
@@ -175,9 +181,6 @@ class ClassificationFlow(FlowSpec):
         self.lineage = lineage(
             spec, self.data_fingerprint, self.best.params, self.metrics, self.gate_passed
         )
-        buffer = io.BytesIO()
-        joblib.dump(self.model, buffer)
-        self.model_path = write_output(self.outputs, "model.joblib", buffer.getvalue())
         self.summary = {
             "pipeline_id": spec.pipeline_id,
             "run": f"{current.flow_name}/{current.run_id}",

@@ -24,7 +24,7 @@ from sklearn.metrics import (
 )
 
 from mlplatform.pipelines.spec import PipelineSpec
-from mlplatform.pipelines.steps.modeling import Split
+from mlplatform.pipelines.steps.splitting import Split
 
 IMPORTANCE_ROWS = 5000
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 import mlplatform
 from mlplatform.pipelines.spec import PipelineSpec, gate_passes
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def data_fingerprint(table: pd.DataFrame) -> str:
     """Content hash of the validated table: same rows, same columns, same fingerprint."""
+    import pandas as pd  # here: the register step imports this module and needs no pandas
     digest = hashlib.sha256()
     digest.update(",".join(f"{c}:{t}" for c, t in table.dtypes.astype(str).items()).encode())
     digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
