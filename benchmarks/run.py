@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 from harness import measure  # noqa: E402
 from mlplatform.data.appsflyer.synthetic import generate  # noqa: E402
 from mlplatform.pipelines.spec import PipelineSpec  # noqa: E402
-from mlplatform.pipelines.steps.tuning import candidates  # noqa: E402
+from mlplatform.pipelines.steps.search import candidates  # noqa: E402
 
 
 def bench(installs: int, work: Path) -> dict:
