@@ -27,7 +27,7 @@ def print_run(
 ) -> None:
     table = Table(title=f"{info.pipeline_id or ''} {info.pathspec}", show_header=False)
     table.add_column("what", style="bold")
-    table.add_column("value")
+    table.add_column("value", overflow="fold")  # paths wrap rather than lose their ends
     table.add_row("run", info.pathspec)
     table.add_row("status", info.status)
     lines: dict[str, Any] = {"run": info.pathspec, "status": info.status}
