@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from mlplatform.cli.console import out
 from mlplatform.cli.render import print_run
@@ -23,7 +23,14 @@ def list_runs(
 ) -> None:
     """List recent runs of the platform's templates, newest first."""
     runs = results.list_runs(pipeline, limit)
-    table = Table("run", "pipeline", "status", "user", "started", "finished")
+    table = Table(
+        Column("run", no_wrap=True),  # an id is useless once cut
+        Column("pipeline", overflow="fold"),
+        "status",
+        "user",
+        "started",
+        "finished",
+    )
     for info in runs:
         table.add_row(
             info.pathspec,

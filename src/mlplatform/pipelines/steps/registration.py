@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 def data_fingerprint(table: pd.DataFrame) -> str:
     """Content hash of the validated table: same rows, same columns, same fingerprint."""
     import pandas as pd  # here: the register step imports this module and needs no pandas
+
     digest = hashlib.sha256()
     digest.update(",".join(f"{c}:{t}" for c, t in table.dtypes.astype(str).items()).encode())
     digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
