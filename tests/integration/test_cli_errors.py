@@ -73,3 +73,23 @@ def test_batch_without_s3_datastore_says_what_to_configure(workdir: Path) -> Non
         result, "--on batch needs the Metaflow datastore on S3", "METAFLOW_DATASTORE_SYSROOT_S3"
     )
     assert not (workdir / ".metaflow").exists()
+
+
+def test_generate_then_check_an_appsflyer_spec(workdir: Path) -> None:
+    raw = workdir / "raw"
+    generated = run_cli(
+        "appsflyer", "generate", "--out", str(raw), "--installs", "500", cwd=workdir
+    )
+    assert generated.code == 0, generated.stderr
+    assert "installs: 500" in generated.stdout
+    spec = small_spec()
+    spec["data"]["source"] = {
+        "kind": "appsflyer",
+        "installs": str(raw / "*" / "*installs_report" / "dt=*" / "*.csv"),
+        "in_app_events": str(raw / "*" / "*in_app_events_report" / "dt=*" / "*.csv"),
+    }
+    checked = run_cli("spec", "check", str(write_spec(workdir / "s.yaml", spec)), cwd=workdir)
+    assert checked.code == 0 and "source appsflyer" in checked.stdout
+    spec["data"]["source"]["installs"] = str(workdir / "missing" / "*.csv")
+    failed = run_cli("spec", "check", str(write_spec(workdir / "s.yaml", spec)), cwd=workdir)
+    assert_one_line_error(failed, "data.source.installs: no file matches")

@@ -119,3 +119,24 @@ def test_reference_lists_every_section() -> None:
         "`resources.cpu`",
     ):
         assert key in ref
+
+
+def _models(model: type) -> set[type]:
+    from pydantic import BaseModel
+
+    from mlplatform.pipelines.spec_reference import _submodels
+
+    found = {model}
+    for field in model.model_fields.values():
+        for sub in _submodels(field.annotation):
+            if issubclass(sub, BaseModel) and sub not in found:
+                found |= _models(sub)
+    return found
+
+
+def test_every_field_is_described() -> None:
+    from mlplatform.pipelines.spec import RangeSpec
+
+    for model in _models(PipelineSpec) | {RangeSpec}:
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no description"
