@@ -104,3 +104,12 @@ def test_cli_preflight_reads_s3_header(bucket: str, s3_endpoint: str, tmp_path: 
         "spec", "check", str(write_spec(tmp_path / "bad.yaml", bad)), cwd=tmp_path, env=env
     )
     assert_one_line_error(result, "part-0.parquet: required column 'purchased' is missing")
+
+
+def test_rewritten_object_is_read_fresh(bucket: str) -> None:
+    uri = f"s3://{bucket}/tables/one.csv"
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=bucket, Key="tables/one.csv", Body=b"x,colour,label\n1,a,0\n")
+    assert len(read_files([uri], "auto").frame) == 1
+    s3.put_object(Bucket=bucket, Key="tables/one.csv", Body=b"x,colour,label\n1,a,0\n2,b,1\n")
+    assert len(read_files([uri], "auto").frame) == 2  # the cache is keyed by ETag

@@ -7,12 +7,15 @@ honours `AWS_ENDPOINT_URL`/`AWS_ENDPOINT_URL_S3` like every AWS client in the pl
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import glob
 import gzip
 import hashlib
+import json
 import os
 import tempfile
+import uuid
 import zlib
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -128,14 +131,24 @@ def local_copy(uri: str) -> str:
         if not os.path.isfile(uri):
             raise DataSourceError(f"{uri}: no such file", "check the path in the spec")
         return uri
+    bucket, key = _split_s3(uri)
+    client = _s3_client()
+    try:
+        # The ETag is in the cache key: a rewritten object is fetched again, never served stale.
+        etag = client.head_object(Bucket=bucket, Key=key)["ETag"].strip('"')
+    except Exception as exc:  # botocore raises many types; all mean "cannot read"
+        raise DataSourceError(
+            f"{uri}: cannot read ({type(exc).__name__}: {exc})",
+            "check AWS credentials, the object key and AWS_ENDPOINT_URL",
+        ) from None
     cache = Path(tempfile.gettempdir()) / "mlplatform-s3-cache"
     cache.mkdir(exist_ok=True)
-    target = cache / (hashlib.sha256(uri.encode()).hexdigest()[:16] + "-" + uri.rsplit("/", 1)[-1])
+    digest = hashlib.sha256(f"{uri}@{etag}".encode()).hexdigest()[:16]
+    target = cache / f"{digest}-{uri.rsplit('/', 1)[-1]}"
     if not target.exists():
-        bucket, key = _split_s3(uri)
-        partial = target.with_suffix(target.suffix + ".part")
+        partial = target.with_suffix(target.suffix + f".{uuid.uuid4().hex[:8]}.part")
         try:
-            _s3_client().download_file(bucket, key, str(partial))
+            client.download_file(bucket, key, str(partial))
         except Exception as exc:
             raise DataSourceError(
                 f"{uri}: cannot download ({type(exc).__name__}: {exc})",
@@ -152,14 +165,10 @@ def read_header(path: str, fmt: str) -> list[str]:
         if fmt in ("csv", "csv.gz"):
             opener = gzip.open if fmt == "csv.gz" else open
             with opener(local, "rt", encoding="utf-8", newline="") as fh:
-                import csv
-
                 return next(csv.reader([fh.readline()]), [])
         if fmt == "parquet":
             return list(pq.read_schema(local).names)
         with open(local, encoding="utf-8") as fh:
-            import json
-
             first = fh.readline()
             return list(json.loads(first).keys()) if first.strip() else []
     except (
