@@ -16,12 +16,19 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SPEC = REPO / "examples" / "pipelines" / "appsflyer_d7_purchase.yaml"
 
 
-@pytest.fixture(autouse=True)
-def isolated_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """Settings, caches and launches never touch the developer's ~/.mlplatform."""
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Set before any fixture, session-wide ones included: nothing touches ~/.mlplatform."""
     home = tmp_path_factory.getbasetemp() / "mlplatform-home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLPLATFORM_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(session_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test starts from default settings (no stray MLPLATFORM_* from the shell)."""
+    home = session_home
     monkeypatch.setenv("MLPLATFORM_HOME", str(home))
     for key in list(os.environ):
         if key.startswith("MLPLATFORM_") and key != "MLPLATFORM_HOME":
