@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from mlplatform.cli.console import err, out
+from mlplatform.cli.console import err
+from mlplatform.cli.console import out as out_console
 from mlplatform.data.appsflyer.synthetic import generate as generate_data
+from mlplatform.data.appsflyer.validate import ReportValidation, validate_file
 
 app = typer.Typer(help="AppsFlyer data tools.", no_args_is_help=True)
 
@@ -30,7 +34,54 @@ def generate(
     with err.status(f"generating {installs:,} installs"):
         data = generate_data(out_dir, installs, seed, days, app_id, malformed_fraction)
     for report, files in sorted(data.files.items()):
-        out.print(f"{report}: {len(files)} files under {out_dir / app_id / report}")
-    out.print(f"installs: {data.installs}")
-    out.print(f"in_app_events: {data.events}")
-    out.print(f"malformed_rows: {data.malformed_rows}")
+        out_console.print(f"{report}: {len(files)} files under {out_dir / app_id / report}")
+    out_console.print(f"installs: {data.installs}")
+    out_console.print(f"in_app_events: {data.events}")
+    out_console.print(f"malformed_rows: {data.malformed_rows}")
+
+
+@app.command("validate")
+def validate(
+    file: Annotated[str, typer.Argument(help="Raw report file: CSV, CSV.gz, Parquet, JSONL.")],
+    report: Annotated[
+        str | None,
+        typer.Option(help="Report id or alias (installs, in_app_events, ...); default: detect."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the quarantine file.")] = Path("quarantine"),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the JSON report on stdout.")
+    ] = False,
+) -> None:
+    """Validate one raw AppsFlyer file: counts, reasons, samples, duplicates, late events.
+
+    Quarantined rows are not an error: the exit code is 0 unless the file cannot be read.
+    """
+    with err.status("validating") as status:
+
+        def show(progress: ReportValidation) -> None:
+            status.update(
+                f"validating {file}: {progress.rows_in:,} rows, "
+                f"{progress.rows_quarantined:,} quarantined"
+            )
+
+        result = validate_file(file, report, out, on_batch=show)
+    if as_json:
+        print(json.dumps(result.as_dict(), default=str))
+        return
+    table = Table(title=f"{file} ({result.report}, {result.naming} names)", show_header=False)
+    for name, value in (
+        ("rows in", result.rows_in),
+        ("rows valid", result.rows_valid),
+        ("rows quarantined", result.rows_quarantined),
+        ("duplicates", result.duplicates),
+        ("late events", result.late_events),
+    ):
+        table.add_row(name, f"{value:,}")
+    table.add_row("quarantine file", result.quarantine_path or "-")
+    out_console.print(table)
+    if result.reasons:
+        reasons = Table("reason", "rows", "first example (file:line)")
+        for reason, count in result.reasons.items():
+            sample = result.samples.get(reason, [{}])[0]
+            reasons.add_row(reason, f"{count:,}", f"{sample.get('source')}:{sample.get('line')}")
+        out_console.print(reasons)

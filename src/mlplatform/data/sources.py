@@ -129,7 +129,7 @@ def local_copy(uri: str) -> str:
     """A local path for `uri`: itself, or a cached download of an S3 object."""
     if not uri.startswith("s3://"):
         if not os.path.isfile(uri):
-            raise DataSourceError(f"{uri}: no such file", "check the path in the spec")
+            raise DataSourceError(f"{uri}: no such file", "check the path")
         return uri
     bucket, key = _split_s3(uri)
     client = _s3_client()
