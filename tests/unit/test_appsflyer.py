@@ -49,7 +49,7 @@ def test_every_raw_row_is_used_or_quarantined() -> None:
     reasons = set(result.rejected["reason"])
     assert {
         "wrong number of fields",
-        "install_time: not a timestamp",
+        "install_time: not a UTC timestamp yyyy-mm-dd hh:mm:ss[.sss]",
         "event_value: not valid JSON",
     } <= reasons
     truncated = result.rejected[result.rejected["reason"] == "wrong number of fields"]

@@ -103,11 +103,14 @@ INSTALL_COLUMNS: tuple[str, ...] = (
     "appsflyer_id",
     "app_id",
     "install_time",
+    "event_time",
+    "event_name",
+    "platform",
     "media_source",
     "campaign",
     "country_code",
-    "platform",
     "attributed_touch_type",
+    "is_retargeting",
 )
 EVENT_COLUMNS: tuple[str, ...] = (
     "appsflyer_id",
@@ -115,6 +118,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "install_time",
     "event_time",
     "event_name",
+    "platform",
     "event_value",
     "event_revenue_usd",
 )

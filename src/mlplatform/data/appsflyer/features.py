@@ -8,8 +8,6 @@ events without an install, events before their install, installs too recent to l
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,13 +16,12 @@ import pandas as pd
 from mlplatform.data.appsflyer.columns import (
     CATEGORICAL_FEATURES,
     FEATURE_TABLE_COLUMNS,
-    NULL_MARKERS,
     TRACKED_EVENTS,
 )
+from mlplatform.data.appsflyer.reports import REPORTS
+from mlplatform.data.appsflyer.validate import validate_frame
 from mlplatform.data.quarantine import combine, reject
 
-PLATFORMS = frozenset({"android", "ios", "windowsphone"})
-APPSFLYER_ID = re.compile(r"^\d{13}-\d+$")
 LABEL_DAYS = 7
 REVENUE_DAYS = 30
 
@@ -36,84 +33,35 @@ class InstallTable:
     rows_in: dict[str, int]
 
 
-def normalise_nulls(frame: pd.DataFrame) -> pd.DataFrame:
-    """AppsFlyer's null spellings (`null`, `None`, `N/A`, `NULL`) become empty strings."""
-    return frame.replace(list(NULL_MARKERS - {""}), "")
-
-
-def _parse_time(values: pd.Series) -> pd.Series:
-    # ISO8601 covers both `yyyy-mm-dd hh:mm:ss` (Pull API) and `.sss` (Push API); UTC.
-    return pd.to_datetime(values, format="ISO8601", errors="coerce")
-
-
-def _first_reason(checks: list[tuple[str, pd.Series]], index: pd.Index) -> pd.Series:
-    """The first failing check per row ('' when all pass)."""
-    reason = pd.Series("", index=index, dtype=object)
-    for name, failed in reversed(checks):
-        reason = reason.mask(failed.to_numpy(), name)
-    return reason
-
-
-def _json_ok(values: pd.Series) -> pd.Series:
-    ok = {}
-    for value in values.unique():
-        if value in ("", "{}"):
-            ok[value] = True
-            continue
-        try:
-            json.loads(value)
-            ok[value] = True
-        except ValueError:
-            ok[value] = False
-    return values.map(ok).astype(bool)
-
-
 def check_installs(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = normalise_nulls(raw)
-    install_time = _parse_time(rows["install_time"])
-    reason = _first_reason(
-        [
-            (
-                "appsflyer_id: not <13-digit ms>-<digits>",
-                ~rows["appsflyer_id"].str.match(APPSFLYER_ID),
-            ),
-            ("install_time: not a timestamp", install_time.isna()),
-            ("platform: not android/ios", ~rows["platform"].isin(PLATFORMS)),
-        ],
-        rows.index,
-    )
-    bad = reason != ""
-    good = rows[~bad].assign(install_time=install_time[~bad])
+    """Installs that pass the `installs` report schema, one per AppsFlyer ID (the earliest)."""
+    rows, reasons = validate_frame(raw, REPORTS["installs"])
+    bad = (reasons != "").to_numpy()
+    good = rows[~bad].assign(install_time=_parse_time(rows.loc[~bad, "install_time"]))
     # The same install twice (re-delivered file, overlapping windows): keep the earliest.
     good = good.sort_values(["install_time", "_source", "_line"], kind="stable")
     dupes = good.duplicated("appsflyer_id", keep="first")
     rejected = combine(
-        reject("installs", raw[bad], reason[bad]),
+        reject("installs", raw[bad], reasons[bad]),
         reject("installs", raw.loc[good.index[dupes]], "duplicate install (same AppsFlyer ID)"),
     )
     return good[~dupes], rejected
 
 
 def check_events(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = normalise_nulls(raw)
-    event_time = _parse_time(rows["event_time"])
-    revenue = pd.to_numeric(rows["event_revenue_usd"].replace("", "0"), errors="coerce")
-    reason = _first_reason(
-        [
-            (
-                "appsflyer_id: not <13-digit ms>-<digits>",
-                ~rows["appsflyer_id"].str.match(APPSFLYER_ID),
-            ),
-            ("event_time: not a timestamp", event_time.isna()),
-            ("event_name: empty", rows["event_name"] == ""),
-            ("event_revenue_usd: not a number", revenue.isna()),
-            ("event_value: not valid JSON", ~_json_ok(rows["event_value"])),
-        ],
-        rows.index,
+    """In-app events that pass the `in_app_events` report schema, with parsed time and revenue."""
+    rows, reasons = validate_frame(raw, REPORTS["in_app_events"])
+    bad = (reasons != "").to_numpy()
+    good = rows[~bad].assign(
+        event_time=_parse_time(rows.loc[~bad, "event_time"]),
+        event_revenue_usd=pd.to_numeric(rows.loc[~bad, "event_revenue_usd"]).fillna(0.0),
     )
-    bad = reason != ""
-    good = rows[~bad].assign(event_time=event_time[~bad], event_revenue_usd=revenue[~bad])
-    return good, reject("in_app_events", raw[bad], reason[bad])
+    return good, reject("in_app_events", raw[bad], reasons[bad])
+
+
+def _parse_time(values: pd.Series) -> pd.Series:
+    # ISO8601 covers both `yyyy-mm-dd hh:mm:ss` (Pull API) and `.sss` (Push API); UTC.
+    return pd.to_datetime(values, format="ISO8601")
 
 
 def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) -> InstallTable:
@@ -153,11 +101,11 @@ def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) ->
             "appsflyer_id": installs["appsflyer_id"],
             "app_id": installs["app_id"],
             "install_time": installs["install_time"],
-            "media_source": installs["media_source"].replace("", "(none)"),
-            "campaign": installs["campaign"].replace("", "(none)"),
-            "country_code": installs["country_code"].replace("", "(none)"),
+            "media_source": installs["media_source"].fillna("(none)"),
+            "campaign": installs["campaign"].fillna("(none)"),
+            "country_code": installs["country_code"].fillna("(none)"),
             "platform": installs["platform"],
-            "attributed_touch_type": installs["attributed_touch_type"].replace("", "(none)"),
+            "attributed_touch_type": installs["attributed_touch_type"].fillna("(none)"),
             "is_organic": (installs["media_source"] == "organic").astype(int),
             "install_hour": installs["install_time"].dt.hour,
             "install_weekday": installs["install_time"].dt.day_of_week,
