@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
@@ -48,13 +48,26 @@ class BatchSettings(_Section):
 
 
 class AppsFlyerSettings(_Section):
+    base_url: str = Field("https://hq1.appsflyer.com", description="Pull API host.")
     token_env: str = Field(
         "APPSFLYER_API_TOKEN", description="Environment variable that holds the API V2 token."
     )
-    raw_root: str = Field(
-        "data/raw/appsflyer",
-        description="Raw zone root: a local folder by default, s3://... in production.",
+    token_secret: str | None = Field(
+        None, description="AWS Secrets Manager secret holding the token (used when set)."
     )
+    raw_root: str = Field(
+        "data/raw",
+        description="Raw zone root (files land under <root>/appsflyer/...): a local folder by "
+        "default, s3://data-platform-raw in production.",
+    )
+    max_rows: Literal[200_000, 1_000_000] = Field(
+        200_000, description="Pull API maximum_rows; a response this long is split and retried."
+    )
+    lookback_days: int = Field(90, ge=1, description="How far back the Pull API serves data.")
+    retry_initial_seconds: float = Field(
+        1.0, gt=0, description="First backoff wait for 429/5xx; doubles, with jitter."
+    )
+    retry_attempts: int = Field(5, ge=1, le=20, description="Attempts per request.")
 
 
 class RunsSettings(_Section):

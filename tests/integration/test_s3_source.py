@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import io
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -18,48 +12,12 @@ import pytest
 
 from mlplatform.data.sources import expand, read_files
 from mlplatform.errors import DataSourceError
-from tests.conftest import assert_one_line_error, run_cli, table_spec, write_spec
-
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-            break
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("moto server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+from tests.conftest import AWS_ENV, assert_one_line_error, run_cli, table_spec, write_spec
 
 
 @pytest.fixture
-def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for key, value in {**AWS_ENV, "AWS_ENDPOINT_URL": s3_endpoint}.items():
+def bucket(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    for key, value in {**AWS_ENV, "AWS_ENDPOINT_URL": aws_endpoint}.items():
         monkeypatch.setenv(key, value)
     s3 = boto3.client("s3")
     name = f"data-platform-raw-{time.monotonic_ns()}"
@@ -93,8 +51,8 @@ def test_missing_bucket_is_clear(bucket: str) -> None:
         expand(["s3://no-such-bucket-here/x.csv"], "data.source.path")
 
 
-def test_cli_preflight_reads_s3_header(bucket: str, s3_endpoint: str, tmp_path: Path) -> None:
-    env = {**AWS_ENV, "AWS_ENDPOINT_URL": s3_endpoint}
+def test_cli_preflight_reads_s3_header(bucket: str, aws_endpoint: str, tmp_path: Path) -> None:
+    env = {**AWS_ENV, "AWS_ENDPOINT_URL": aws_endpoint}
     ok = write_spec(tmp_path / "ok.yaml", table_spec(f"s3://{bucket}/tables/dt=*/*.parquet"))
     result = run_cli("spec", "check", str(ok), cwd=tmp_path, env=env)
     assert result.code == 0, result.stderr

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from mlplatform.cli.console import err
 from mlplatform.cli.console import out as out_console
+from mlplatform.data.appsflyer.pull_api import PullApi, token_from
+from mlplatform.data.appsflyer.pull_api import pull as pull_report
+from mlplatform.data.appsflyer.reports import resolve_report
 from mlplatform.data.appsflyer.synthetic import generate as generate_data
 from mlplatform.data.appsflyer.validate import ReportValidation, validate_file
+from mlplatform.errors import PlatformError
+from mlplatform.settings import get_settings
 
 app = typer.Typer(help="AppsFlyer data tools.", no_args_is_help=True)
 
 
 @app.command("generate")
 def generate(
-    out_dir: Annotated[Path, typer.Option("--out", help="Raw-zone root to write into.")] = Path(
-        "data/raw/appsflyer"
-    ),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write into (<out>/<app_id>/<report>/dt=...).")
+    ] = Path("data/raw/appsflyer"),
     installs: Annotated[int, typer.Option(min=1, help="Installs to generate.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     days: Annotated[int, typer.Option(min=1, max=90, help="Install window in days.")] = 30,
@@ -85,3 +92,62 @@ def validate(
             sample = result.samples.get(reason, [{}])[0]
             reasons.add_row(reason, f"{count:,}", f"{sample.get('source')}:{sample.get('line')}")
         out_console.print(reasons)
+
+
+@app.command("pull")
+def pull(
+    app_id: Annotated[str, typer.Option("--app-id", help="iOS id<digits> or Android package.")],
+    report: Annotated[str, typer.Option(help="Report id or Pull API name, e.g. installs.")],
+    from_day: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC).")],
+    to_day: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")],
+    root: Annotated[
+        str | None, typer.Option(help="Raw zone root (default: appsflyer.raw_root setting).")
+    ] = None,
+    max_rows: Annotated[
+        int | None, typer.Option(help="maximum_rows: 200000 or 1000000 (default: setting).")
+    ] = None,
+) -> None:
+    """Land Pull API raw data day by day; days already landed are skipped."""
+    settings = get_settings().appsflyer
+    rows_cap = max_rows or settings.max_rows
+    if rows_cap not in (200_000, 1_000_000):
+        raise PlatformError(f"--max-rows {rows_cap} is not allowed", "use 200000 or 1000000")
+    api = PullApi(
+        base_url=settings.base_url,
+        token=token_from(settings.token_env, settings.token_secret),
+        max_rows=rows_cap,
+        retry_initial_seconds=settings.retry_initial_seconds,
+        retry_attempts=settings.retry_attempts,
+    )
+    first, last = _day(from_day, "--from"), _day(to_day, "--to")
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=err
+    ) as bar:
+        task = bar.add_task(f"pulling {report}", total=(last - first).days + 1)
+
+        def show(day: str, what: str) -> None:
+            bar.update(task, advance=1, description=f"{day}: {what}")
+
+        summary = pull_report(
+            api,
+            app_id,
+            resolve_report(report),
+            first,
+            last,
+            root or settings.raw_root,
+            lookback_days=settings.lookback_days,
+            on_day=show,
+        )
+    for day, rows in summary.landed.items():
+        out_console.print(f"landed {day}: {rows} rows", highlight=False)
+    out_console.print(f"days_landed: {len(summary.landed)}", highlight=False)
+    out_console.print(f"days_skipped: {len(summary.skipped)}", highlight=False)
+    out_console.print(f"requests: {summary.requests}", highlight=False)
+    out_console.print(f"manifest: {summary.manifest}", highlight=False)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PlatformError(f"{option} '{text}' is not a date", "use YYYY-MM-DD") from None

@@ -7,10 +7,10 @@ container's disk disappears with it). Writes are atomic: a reader never sees hal
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from mlplatform.settings import get_settings
+from mlplatform.storage import join, write_bytes
 
 
 def outputs_root() -> str:
@@ -33,16 +33,4 @@ def run_outputs(flow_name: str, run_id: str) -> str:
 
 def write_output(base: str, name: str, data: bytes) -> str:
     """Write `data` to `base/name` (local path or s3:// URI); return the full location."""
-    target = f"{base.rstrip('/')}/{name}"
-    if target.startswith("s3://"):
-        import boto3
-
-        bucket, _, key = target.removeprefix("s3://").partition("/")
-        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=data)  # S3 puts are atomic
-        return target
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-    return str(path)
+    return write_bytes(join(base, name), data)

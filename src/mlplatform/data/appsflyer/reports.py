@@ -19,7 +19,11 @@ class Report:
     in_app: bool  # rows are in-app events (else install-like conversions)
     organic: bool | None  # True: organic only; False: attributed only; None: either
     retargeting: bool
-    aliases: tuple[str, ...]
+    aliases: tuple[str, ...]  # the first is the Pull API path segment
+
+    @property
+    def pull_path(self) -> str:
+        return self.aliases[0]
 
 
 REPORTS: dict[str, Report] = {
