@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from mlplatform.cli.console import err
+from mlplatform.cli.console import err, steps_progress
 from mlplatform.cli.console import out as out_console
+from mlplatform.data.appsflyer.datalocker import Checkpoint, list_partitions
 from mlplatform.data.appsflyer.pull_api import PullApi, token_from
 from mlplatform.data.appsflyer.pull_api import pull as pull_report
 from mlplatform.data.appsflyer.reports import resolve_report
@@ -120,9 +120,7 @@ def pull(
         retry_attempts=settings.retry_attempts,
     )
     first, last = _day(from_day, "--from"), _day(to_day, "--to")
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=err
-    ) as bar:
+    with steps_progress() as bar:
         task = bar.add_task(f"pulling {report}", total=(last - first).days + 1)
 
         def show(day: str, what: str) -> None:
@@ -151,3 +149,35 @@ def _day(text: str, option: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise PlatformError(f"{option} '{text}' is not a date", "use YYYY-MM-DD") from None
+
+
+@app.command("datalocker")
+def datalocker(
+    root: Annotated[str, typer.Option(help="Data Locker folder holding t=<topic>/ (or s3://).")],
+    topic: Annotated[str, typer.Option(help="Topic, e.g. installs, inapps.")],
+    checkpoint: Annotated[
+        str | None, typer.Option(help="Checkpoint file (default: <root>/_mlplatform_<topic>.json).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for quarantine files.")] = Path("quarantine"),
+) -> None:
+    """Validate new complete Data Locker hours (those with _SUCCESS), once each."""
+    report = resolve_report(topic)
+    partitions = list_partitions(root, topic)
+    state = Checkpoint(checkpoint or f"{root.rstrip('/')}/_mlplatform_{topic}.json")
+    todo = state.pending(partitions)
+    waiting = [p.key for p in partitions if not p.complete]
+    totals = {"rows_in": 0, "rows_valid": 0, "rows_quarantined": 0}
+    with steps_progress() as bar:
+        task = bar.add_task("Data Locker", total=len(todo))
+        for partition in todo:
+            bar.update(task, description=partition.key)
+            for file in partition.files:
+                result = validate_file(file, report.id, out / partition.key)
+                for name in totals:
+                    totals[name] += getattr(result, name)
+            state.mark(partition)
+            bar.advance(task)
+    out_console.print(f"partitions_processed: {len(todo)}", highlight=False)
+    out_console.print(f"partitions_incomplete: {len(waiting)}", highlight=False)
+    for name, value in totals.items():
+        out_console.print(f"{name}: {value}", highlight=False)
