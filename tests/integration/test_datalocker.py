@@ -26,7 +26,9 @@ HOUR_IDS = {"2": 2, "10": 10, "11": 11, "late": 99}
 
 
 def hour_files(hour: str, complete: bool, rows: int = 3) -> dict[str, bytes]:
-    frame = pd.DataFrame([ROW | {"appsflyer_id": f"1707053358481-{HOUR_IDS[hour]}{i}"} for i in range(rows)])
+    frame = pd.DataFrame(
+        [ROW | {"appsflyer_id": f"1707053358481-{HOUR_IDS[hour]}{i}"} for i in range(rows)]
+    )
     prefix = f"t=installs/dt=2026-09-01/h={hour}/"
     files = {prefix + "part-00000.gz": frame.to_csv(index=False, compression=None).encode()}
     if complete:

@@ -15,6 +15,7 @@ from mlplatform.cli.console import out as out_console
 from mlplatform.data.appsflyer.datalocker import Checkpoint, list_partitions
 from mlplatform.data.appsflyer.pull_api import PullApi, token_from
 from mlplatform.data.appsflyer.pull_api import pull as pull_report
+from mlplatform.data.appsflyer.push_receiver import PushStore, create_app
 from mlplatform.data.appsflyer.reports import resolve_report
 from mlplatform.data.appsflyer.synthetic import generate as generate_data
 from mlplatform.data.appsflyer.validate import ReportValidation, validate_file
@@ -181,3 +182,26 @@ def datalocker(
     out_console.print(f"partitions_incomplete: {len(waiting)}", highlight=False)
     for name, value in totals.items():
         out_console.print(f"{name}: {value}", highlight=False)
+
+
+@app.command("receive")
+def receive(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    spool: Annotated[Path, typer.Option(help="Local folder for write-ahead files.")] = Path(
+        "push-spool"
+    ),
+    raw_root: Annotated[
+        str | None, typer.Option(help="Raw zone root (default: appsflyer.raw_root).")
+    ] = None,
+    sns_topic_arn: Annotated[
+        str | None, typer.Option(help="Announce closed partitions on this SNS topic.")
+    ] = None,
+    roll_seconds: Annotated[float, typer.Option(help="How often to roll closed hours.")] = 60.0,
+) -> None:
+    """Receive Push API postbacks (POST JSON or GET query) at /postback."""
+    import uvicorn
+
+    store = PushStore(spool, raw_root or get_settings().appsflyer.raw_root, sns_topic_arn)
+    err.print(f"receiving postbacks on http://{host}:{port}/postback (spool {spool})")
+    uvicorn.run(create_app(store, roll_seconds), host=host, port=port, log_level="warning")

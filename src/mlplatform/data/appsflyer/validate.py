@@ -284,10 +284,10 @@ def _bad_rows(
 
 def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """Typed Parquet/JSON values as the strings a CSV would carry (`true`, `{...}`, `4.99`)."""
-    return frame.astype(object).map(_to_text)
+    return frame.astype(object).map(to_text)
 
 
-def _to_text(value: Any) -> Any:
+def to_text(value: Any) -> Any:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
