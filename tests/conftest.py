@@ -137,6 +137,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_serving(url: str, proc: subprocess.Popen, what: str, seconds: float = 30) -> None:
+    """Poll `url` until it answers; fail the test (and stop `proc`) if it never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail(f"{what} did not start")
+
+
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str]:
     port = free_port()
@@ -146,16 +161,7 @@ def aws_endpoint() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-            break
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("moto server did not start")
+    wait_until_serving(url + "/moto-api/", proc, "moto server")
     yield url
     proc.terminate()
     proc.wait(timeout=10)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ import pandas as pd
 import pytest
 
 from mlplatform.data.appsflyer.push_receiver import PushStore
-from tests.conftest import AWS_ENV, free_port
+from tests.conftest import AWS_ENV, free_port, wait_until_serving
 
 POSTBACK = {
     "appsflyer_id": "1698811503838-647100570385722663",
@@ -50,19 +49,10 @@ def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             str(tmp_path / "raw"),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("receiver did not start: " + proc.stderr.read().decode() if proc.stderr else "")
+    wait_until_serving(url + "/healthz", proc, "the push receiver")
     yield url, spool
     proc.terminate()
     proc.wait(timeout=10)
