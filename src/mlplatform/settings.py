@@ -85,6 +85,10 @@ class RunsSettings(_Section):
     )
 
 
+class EfsSettings(_Section):
+    home_root: str = Field("/data", description="Where per-user EFS folders live: <root>/<user>.")
+
+
 class EndpointSettings(_Section):
     """Placeholder sections for components that later issues fill in."""
 
@@ -105,7 +109,7 @@ class Settings(BaseSettings):
     freeipa: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
     jupyterhub: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
     alerts: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
-    efs: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
+    efs: EfsSettings = Field(default_factory=lambda: EfsSettings())
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,7 @@ from mlplatform.data.appsflyer.pull_api import pull as pull_report
 from mlplatform.data.appsflyer.push_receiver import PushStore, create_app
 from mlplatform.data.appsflyer.reports import resolve_report
 from mlplatform.data.appsflyer.synthetic import generate as generate_data
+from mlplatform.data.appsflyer.user_copy import sync_user as copy_for_user
 from mlplatform.data.appsflyer.validate import ReportValidation, validate_file
 from mlplatform.errors import PlatformError
 from mlplatform.settings import get_settings
@@ -205,3 +206,36 @@ def receive(
     store = PushStore(spool, raw_root or get_settings().appsflyer.raw_root, sns_topic_arn)
     err.print(f"receiving postbacks on http://{host}:{port}/postback (spool {spool})")
     uvicorn.run(create_app(store, roll_seconds), host=host, port=port, log_level="warning")
+
+
+@app.command("sync-user")
+def sync_user_cmd(
+    username: Annotated[str, typer.Argument(help="The data scientist's username.")],
+    app_id: Annotated[str, typer.Option("--app-id", help="App whose data to copy.")],
+    from_day: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    to_day: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD.")],
+    report: Annotated[
+        list[str] | None,
+        typer.Option(help="Report (repeatable); default: installs and in-app, organic too."),
+    ] = None,
+    home_root: Annotated[
+        str | None, typer.Option(help="EFS home root (default: efs.home_root, /data).")
+    ] = None,
+) -> None:
+    """Copy raw AppsFlyer data to /data/<username>/appsflyer/ for notebook work."""
+    settings = get_settings()
+    names = report or ["installs", "organic_installs", "in_app_events", "organic_in_app_events"]
+    paths = [resolve_report(name).pull_path for name in names]
+    with err.status(f"copying to {username}"):
+        summary = copy_for_user(
+            username,
+            settings.appsflyer.raw_root,
+            home_root or settings.efs.home_root,
+            app_id,
+            paths,
+            _day(from_day, "--from"),
+            _day(to_day, "--to"),
+        )
+    out_console.print(f"target: {summary.target}", highlight=False)
+    out_console.print(f"files_copied: {len(summary.copied)}", highlight=False)
+    out_console.print(f"files_unchanged: {summary.unchanged}", highlight=False)
