@@ -64,3 +64,79 @@ def test_label_is_learnable_signal() -> None:
     engaged = table[table["d0_events"] >= 3]["purchased_d7"].mean()
     idle = table[table["d0_events"] == 0]["purchased_d7"].mean()
     assert engaged > 2 * idle  # the planted relation: day-0 engagement predicts purchase
+
+
+def _raw(rows: list[dict[str, str]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    frame["_source"], frame["_line"] = "t.csv", range(2, len(frame) + 2)
+    return frame
+
+
+def test_features_are_point_in_time_and_labels_configurable() -> None:
+    from mlplatform.data.appsflyer.features import build_install_table
+
+    install = {
+        "appsflyer_id": "1707053358481-1",
+        "app_id": "id1",
+        "platform": "ios",
+        "install_time": "2026-09-01 00:00:00",
+        "event_time": "2026-09-01 00:00:00",
+        "event_name": "install",
+        "media_source": "organic",
+    }
+    late_install = install | {
+        "appsflyer_id": "1707053358481-2",
+        "install_time": "2026-09-20 00:00:00",
+        "event_time": "2026-09-20 00:00:00",
+    }
+
+    def event(when: str, name: str = "af_login", revenue: str = "") -> dict[str, str]:
+        return {
+            "appsflyer_id": "1707053358481-1",
+            "app_id": "id1",
+            "platform": "ios",
+            "install_time": "2026-09-01 00:00:00",
+            "event_time": when,
+            "event_name": name,
+            "event_value": "",
+            "event_revenue_usd": revenue,
+        }
+
+    events = [
+        event("2026-09-01 23:59:59"),  # day 0
+        event("2026-09-02 00:00:00"),  # day 1: 24 h after install
+        event("2026-09-03 00:00:01", "af_purchase", "9.99"),  # after 48 h: no feature sees it
+        event("2026-09-09 00:00:00", "af_purchase", "4.99"),  # day 8: outside 7, inside 14
+        event("2026-10-02 00:00:00"),  # the newest data: 31 days after the first install
+    ]
+    built = build_install_table(
+        _raw([install, late_install]), _raw(events), purchase_days=(7, 14), revenue_days=(30,)
+    )
+    row = built.table.iloc[0]
+    assert (row["d0_events"], row["d1_events"], row["d0_af_login"], row["d1_af_login"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert row["d0_purchases"] == row["d1_purchases"] == 0 and row["d1_revenue_usd"] == 0
+    assert (row["purchased_d7"], row["purchased_d14"], row["revenue_d30_usd"]) == (1, 1, 14.98)
+    assert len(built.table) == 1  # the install of 09-20 has no 30 days of data yet
+    assert set(built.rejected["reason"]) == {"label window incomplete (< 30 days of data)"}
+
+
+def test_spec_knows_configured_label_names(tmp_path: Path) -> None:
+    from mlplatform.errors import SpecError
+    from mlplatform.pipelines.spec import load_spec
+    from tests.conftest import write_spec
+
+    spec = small_spec(
+        **{"target.column": "purchased_d14", "data.source.purchase_label_days": [7, 14]}
+    )
+    spec["data"]["schema"].pop("purchased_d7")
+    assert load_spec(write_spec(tmp_path / "s.yaml", spec)).target.column == "purchased_d14"
+    spec["data"]["source"]["purchase_label_days"] = [7]
+    with pytest.raises(
+        SpecError, match="column 'purchased_d14' is not in the AppsFlyer install table"
+    ):
+        load_spec(write_spec(tmp_path / "s.yaml", spec))

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlplatform.data.appsflyer.columns import FEATURE_TABLE_COLUMNS, LABEL_COLUMNS
+from mlplatform.data.appsflyer.columns import FEATURE_TABLE_COLUMNS, label_columns
 from mlplatform.errors import SpecError
 from mlplatform.pipelines.estimators import estimator_param_names, resolve_estimator, resolve_path
 from mlplatform.yamlsafe import LoadedYaml, load_yaml_file, load_yaml_text
@@ -48,7 +48,32 @@ class _Strict(BaseModel):
 # --- data ------------------------------------------------------------------------------------
 
 
-class SyntheticSource(_Strict):
+class _InstallTableOptions(_Strict):
+    """Label horizons of the install-level table built from AppsFlyer data."""
+
+    purchase_label_days: list[int] = Field(
+        default_factory=lambda: [7],
+        min_length=1,
+        description="Make `purchased_d<N>` (purchase within N days of install) for each N.",
+    )
+    revenue_label_days: list[int] = Field(
+        default_factory=lambda: [30],
+        min_length=1,
+        description="Make `revenue_d<N>_usd` (purchase revenue within N days) for each N.",
+    )
+
+    @field_validator("purchase_label_days", "revenue_label_days")
+    @classmethod
+    def _horizons(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= d <= 90 for d in value):
+            raise ValueError("label horizons are whole days from 1 to 90")
+        return sorted(set(value))
+
+    def label_columns(self) -> dict[str, str]:
+        return label_columns(tuple(self.purchase_label_days), tuple(self.revenue_label_days))
+
+
+class SyntheticSource(_InstallTableOptions):
     """The seeded AppsFlyer generator: every example spec runs on a fresh clone."""
 
     kind: Literal["synthetic"] = Field(description="Generate AppsFlyer Pull API CSVs first.")
@@ -61,7 +86,7 @@ class SyntheticSource(_Strict):
     )
 
 
-class AppsFlyerSource(_Strict):
+class AppsFlyerSource(_InstallTableOptions):
     """Pull API / Data Locker raw files, built into one install-level table."""
 
     kind: Literal["appsflyer"] = Field(description="Raw AppsFlyer installs + in-app events.")
@@ -305,8 +330,8 @@ class PipelineSpec(_Strict):
             raise ValueError(f"target '{self.target.column}' is also listed as a feature")
         if self.tuning is not None and not _trusted(info):
             _check_params(resolve_estimator(self.model.estimator), self.tuning.space, "space")
-        if self.data.source.kind != "table":
-            _check_known_columns(self)
+        if isinstance(self.data.source, _InstallTableOptions):
+            _check_known_columns(self, self.data.source)
         gate = self.evaluation.gate
         if gate and parse_gate(gate)[0] not in self.evaluation.metrics:
             raise ValueError(f"the gate metric in '{gate}' is not in evaluation.metrics")
@@ -342,8 +367,8 @@ def _check_params(cls: type, params: dict[str, Any], where: str) -> None:
             raise ValueError(f"{where}: '{key}' is not a parameter of {cls.__name__}; {tip}")
 
 
-def _check_known_columns(spec: PipelineSpec) -> None:
-    known = set(FEATURE_TABLE_COLUMNS) | set(LABEL_COLUMNS)
+def _check_known_columns(spec: PipelineSpec, source: _InstallTableOptions) -> None:
+    known = set(FEATURE_TABLE_COLUMNS) | set(source.label_columns())
     for col in spec.required_columns():
         if col not in known:
             near = difflib.get_close_matches(col, sorted(known), n=1)

@@ -99,18 +99,28 @@ SNAKE_TO_HEADER: dict[str, str] = {snake: header for header, snake in PULL_API_C
 NULL_MARKERS: frozenset[str] = frozenset({"", "null", "None", "N/A", "NULL"})
 
 # The raw columns the install-table builder reads (by snake_case name).
+# Install attributes the feature table carries (categorical features).
+ATTRIBUTION_COLUMNS: tuple[str, ...] = (
+    "media_source",
+    "af_channel",
+    "campaign",
+    "af_adset",
+    "af_siteid",
+    "attributed_touch_type",
+    "country_code",
+    "region",
+    "platform",
+    "device_type",
+    "os_version",
+)
 INSTALL_COLUMNS: tuple[str, ...] = (
     "appsflyer_id",
     "app_id",
     "install_time",
     "event_time",
     "event_name",
-    "platform",
-    "media_source",
-    "campaign",
-    "country_code",
-    "attributed_touch_type",
     "is_retargeting",
+    *(name for name in ATTRIBUTION_COLUMNS),
 )
 EVENT_COLUMNS: tuple[str, ...] = (
     "appsflyer_id",
@@ -133,31 +143,40 @@ TRACKED_EVENTS = (
     "af_add_to_cart",
     "af_complete_registration",
 )
+# Behaviour windows, in hours after install: day 0 and day 1. A model scoring at hour 48 may
+# use both; every feature counts only events inside its window (point-in-time correct).
+WINDOWS: dict[str, tuple[int, int]] = {"d0": (0, 24), "d1": (24, 48)}
 FEATURE_TABLE_COLUMNS: dict[str, str] = {
     "appsflyer_id": "string",
     "app_id": "string",
     "install_time": "datetime",
-    "media_source": "string",
-    "campaign": "string",
-    "country_code": "string",
-    "platform": "string",
-    "attributed_touch_type": "string",
+    **{name: "string" for name in ATTRIBUTION_COLUMNS},
     "is_organic": "int",
     "install_hour": "int",
     "install_weekday": "int",
-    "d0_events": "int",
-    "d0_distinct_events": "int",
-    "d0_purchases": "int",
-    "d0_revenue_usd": "float",
-    **{f"d0_{name}": "int" for name in TRACKED_EVENTS},
+    **{
+        f"{window}_{what}": kind
+        for window in WINDOWS
+        for what, kind in (
+            ("events", "int"),
+            ("distinct_events", "int"),
+            ("purchases", "int"),
+            ("revenue_usd", "float"),
+            *((name, "int") for name in TRACKED_EVENTS),
+        )
+    },
 }
-LABEL_COLUMNS: dict[str, str] = {"purchased_d7": "int", "revenue_d30_usd": "float"}
+
+
+def label_columns(
+    purchase_days: tuple[int, ...] = (7,), revenue_days: tuple[int, ...] = (30,)
+) -> dict[str, str]:
+    """Label names for the chosen horizons: `purchased_d7`, `revenue_d30_usd`, ..."""
+    return {f"purchased_d{n}": "int" for n in purchase_days} | {
+        f"revenue_d{n}_usd": "float" for n in revenue_days
+    }
+
+
+LABEL_COLUMNS: dict[str, str] = label_columns()
 # Few distinct values: stored as pandas categories, which keeps run artifacts small.
-CATEGORICAL_FEATURES: tuple[str, ...] = (
-    "app_id",
-    "media_source",
-    "campaign",
-    "country_code",
-    "platform",
-    "attributed_touch_type",
-)
+CATEGORICAL_FEATURES: tuple[str, ...] = ("app_id", *ATTRIBUTION_COLUMNS)

@@ -9,14 +9,17 @@ events without an install, events before their install, installs too recent to l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlplatform.data.appsflyer.columns import (
+    ATTRIBUTION_COLUMNS,
     CATEGORICAL_FEATURES,
     FEATURE_TABLE_COLUMNS,
     TRACKED_EVENTS,
+    WINDOWS,
 )
 from mlplatform.data.appsflyer.reports import REPORTS
 from mlplatform.data.appsflyer.validate import validate_frame
@@ -64,7 +67,12 @@ def _parse_time(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, format="ISO8601")
 
 
-def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) -> InstallTable:
+def build_install_table(
+    installs_raw: pd.DataFrame,
+    events_raw: pd.DataFrame,
+    purchase_days: tuple[int, ...] = (LABEL_DAYS,),
+    revenue_days: tuple[int, ...] = (REVENUE_DAYS,),
+) -> InstallTable:
     installs, rejected_installs = check_installs(installs_raw)
     events, rejected_events = check_events(events_raw)
 
@@ -87,7 +95,6 @@ def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) ->
     name = events["event_name"].to_numpy()
     revenue = events["event_revenue_usd"].to_numpy(dtype=float)
     is_buy = name == "af_purchase"
-    day0 = age < 24
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(owner[mask], minlength=n)
@@ -95,36 +102,38 @@ def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) ->
     def total(mask: np.ndarray) -> np.ndarray:
         return np.bincount(owner[mask], weights=revenue[mask], minlength=n)
 
-    d0_pairs = pd.DataFrame({"o": owner[day0], "e": name[day0]}).drop_duplicates()
-    table = pd.DataFrame(
-        {
-            "appsflyer_id": installs["appsflyer_id"],
-            "app_id": installs["app_id"],
-            "install_time": installs["install_time"],
-            "media_source": installs["media_source"].fillna("(none)"),
-            "campaign": installs["campaign"].fillna("(none)"),
-            "country_code": installs["country_code"].fillna("(none)"),
-            "platform": installs["platform"],
-            "attributed_touch_type": installs["attributed_touch_type"].fillna("(none)"),
-            "is_organic": (installs["media_source"] == "organic").astype(int),
-            "install_hour": installs["install_time"].dt.hour,
-            "install_weekday": installs["install_time"].dt.day_of_week,
-            "d0_events": count(day0),
-            "d0_distinct_events": np.bincount(d0_pairs["o"].to_numpy(), minlength=n),
-            "d0_purchases": count(day0 & is_buy),
-            "d0_revenue_usd": total(day0 & is_buy).round(2),
-            **{f"d0_{e}": count(day0 & (name == e)) for e in TRACKED_EVENTS},
-            "purchased_d7": (count(is_buy & (age <= LABEL_DAYS * 24)) > 0).astype(int),
-            "revenue_d30_usd": total(is_buy & (age <= REVENUE_DAYS * 24)).round(2),
-        }
-    )
-    # An install younger than the label window has an unknown label, not a negative one.
+    columns: dict[str, Any] = {
+        "appsflyer_id": installs["appsflyer_id"],
+        "app_id": installs["app_id"],
+        "install_time": installs["install_time"],
+        **{c: _category(installs, c) for c in ATTRIBUTION_COLUMNS},
+        "is_organic": (installs["media_source"] == "organic").astype(int),
+        "install_hour": installs["install_time"].dt.hour,
+        "install_weekday": installs["install_time"].dt.day_of_week,
+    }
+    for window, (start, end) in WINDOWS.items():
+        # Only events inside the window: a feature never sees what happened after its cutoff.
+        inside = (age >= start) & (age < end)
+        pairs = pd.DataFrame({"o": owner[inside], "e": name[inside]}).drop_duplicates()
+        columns[f"{window}_events"] = count(inside)
+        columns[f"{window}_distinct_events"] = np.bincount(pairs["o"].to_numpy(), minlength=n)
+        columns[f"{window}_purchases"] = count(inside & is_buy)
+        columns[f"{window}_revenue_usd"] = total(inside & is_buy).round(2)
+        for event in TRACKED_EVENTS:
+            columns[f"{window}_{event}"] = count(inside & (name == event))
+    for days in purchase_days:
+        columns[f"purchased_d{days}"] = (count(is_buy & (age <= days * 24)) > 0).astype(int)
+    for days in revenue_days:
+        columns[f"revenue_d{days}_usd"] = total(is_buy & (age <= days * 24)).round(2)
+    table = pd.DataFrame(columns)
+    # An install younger than the longest label window has an unknown label, not a negative one.
+    horizon = max((*purchase_days, *revenue_days))
     as_of = events["event_time"].max() if len(events) else installs["install_time"].max()
-    too_recent = (installs["install_time"] + pd.Timedelta(days=LABEL_DAYS) > as_of).to_numpy()
+    too_recent = (installs["install_time"] + pd.Timedelta(days=horizon) > as_of).to_numpy()
     recent_rows = installs_raw.loc[raw_index[too_recent]]
     rejected = combine(
         rejected_installs,
-        reject("installs", recent_rows, f"label window incomplete (< {LABEL_DAYS} days of data)"),
+        reject("installs", recent_rows, f"label window incomplete (< {horizon} days of data)"),
         rejected_events,
         reject("in_app_events", orphan_rows, "no matching install"),
         reject("in_app_events", early_rows, "event before its install"),
@@ -136,6 +145,12 @@ def build_install_table(installs_raw: pd.DataFrame, events_raw: pd.DataFrame) ->
     )
 
 
+def _category(installs: pd.DataFrame, column: str) -> pd.Series:
+    if column not in installs:  # a Data Locker selection without this field
+        return pd.Series("(none)", index=installs.index)
+    return installs[column].fillna("(none)")
+
+
 def compact(table: pd.DataFrame) -> pd.DataFrame:
     """Categories for low-cardinality strings, int32 counts: a third of the memory, and every
     Metaflow step that loads the table unpickles (and gzips) that much less."""
@@ -145,5 +160,7 @@ def compact(table: pd.DataFrame) -> pd.DataFrame:
     for column, kind in FEATURE_TABLE_COLUMNS.items():
         if kind == "int":
             out[column] = out[column].astype("int32")
-    out["purchased_d7"] = out["purchased_d7"].astype("int8")
+    for column in out.columns:
+        if column.startswith("purchased_d"):
+            out[column] = out[column].astype("int8")
     return out

@@ -168,6 +168,10 @@ def _installs(
             "af_channel": np.where(media == "Facebook Ads", "Facebook", ""),
             "campaign": campaign,
             "af_c_id": np.where(campaign == "", "", (campaign_no + 1000).astype(str)),
+            "af_adset": np.where(campaign == "", "", np.char.add(campaign, "_adset_a")),
+            "af_siteid": np.where(
+                organic | restricted, "", np.char.add("site_", (hours % 5).astype(str))
+            ),
             "af_cost_model": np.where(organic | restricted, "", "CPI"),
             "af_cost_value": np.where(organic | restricted, "", "1.2500"),
             "af_cost_currency": np.where(organic | restricted, "", "USD"),

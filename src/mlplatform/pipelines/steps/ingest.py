@@ -94,7 +94,12 @@ def ingest(spec: PipelineSpec) -> IngestResult:
     event_files = expand(event_globs, "data.source.in_app_events")
     installs = read_files(install_files, "auto", _INSTALL_MAP, INSTALL_COLUMNS, True, "installs")
     events = read_files(event_files, "auto", _EVENT_MAP, EVENT_COLUMNS, True, "in_app_events")
-    built = build_install_table(installs.frame, events.frame)
+    built = build_install_table(
+        installs.frame,
+        events.frame,
+        purchase_days=tuple(source.purchase_label_days),
+        revenue_days=tuple(source.revenue_label_days),
+    )
     return IngestResult(
         table=built.table,
         rejected=combine(installs.rejected, events.rejected, built.rejected),
