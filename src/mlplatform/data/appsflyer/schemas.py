@@ -9,6 +9,7 @@ extra columns (`additional_fields` after `Original URL`) are allowed and kept.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Literal
 
@@ -101,6 +102,7 @@ def _report_checks(report: Report) -> dict[str, list[pa.Check]]:
     return checks
 
 
+@functools.cache
 def report_schema(report: Report, naming: Naming = "snake") -> pa.DataFrameSchema:
     extra = _report_checks(report)
     columns = {}
