@@ -189,3 +189,31 @@ def test_broken_jsonl_line_is_quarantined_with_its_line(tmp_path: Path) -> None:
     result = check(path, tmp_path)
     assert result.reasons == {"not a JSON object": 1}
     assert pd.read_csv(result.quarantine_path)["line"].tolist() == [2]
+
+
+def _lines_with_broken_quote(tmp_path: Path, close_later: bool) -> Path:
+    rows = [row(appsflyer_id=f"1707053358481-{i}", event_name="af_login") for i in range(6)]
+    path = write_pull_csv(tmp_path / "q.csv", rows)
+    lines = path.read_text().splitlines()
+    fields = lines[2].split(",")  # line 3, the second row
+    fields[5] = '"{broken'  # Event Value opens a quote and never closes it on this line
+    lines[2] = ",".join(fields)
+    if close_later:  # a later quote closes it: the parser glues lines 3-4 into one row
+        fields = lines[3].split(",")
+        fields[5] = 'x"'
+        lines[3] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("close_later", [False, True])
+def test_unbalanced_quote_never_hides_lines(tmp_path: Path, close_later: bool) -> None:
+    path = _lines_with_broken_quote(tmp_path, close_later)
+    result = check(path, tmp_path)
+    data_lines = len(path.read_text().splitlines()) - 1
+    assert result.rows_in == data_lines == 6  # every physical line is counted
+    quarantine = pd.read_csv(result.quarantine_path)
+    assert 3 in set(quarantine["line"]) and 4 in set(quarantine["line"])
+    assert set(quarantine["reason"]) <= {validation.UNBALANCED, "wrong number of fields"}
+    # Closed later: only the two glued lines are lost to it; never closed: all that follows.
+    assert result.rows_valid == (4 if close_later else 1)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from pandera.errors import SchemaErrors
@@ -35,6 +36,7 @@ from mlplatform.errors import DataSourceError
 BATCH_BYTES = 64 << 20
 SAMPLES_PER_REASON = 3
 DUPLICATE = "duplicate (same AppsFlyer ID, event time and event name)"
+UNBALANCED = "unbalanced quote: the row runs over the following line(s)"
 _DT = re.compile(r"dt=(\d{4}-\d{2}-\d{2})")
 
 
@@ -121,14 +123,22 @@ def validate_file(
                 bad_count = len(batch)
             else:
                 batch = batch.rename(columns=rename)
+                spans = batch.pop("_spans").to_numpy() if "_spans" in batch else None
                 if report is None:
                     report = _detect(batch)
                     result.report = report.id
                 data, reasons = validate_frame(batch, report)
+                if spans is not None and spans.any():
+                    reasons = reasons.mask(spans > 0, UNBALANCED)
                 reasons = _mark_duplicates(data, reasons, seen)
                 bad = (reasons != "").to_numpy()
                 rejected = reject(report.id, batch[bad], reasons[bad])
                 bad_count = int(bad.sum())
+                if spans is not None and spans.any():
+                    swallowed = _swallowed_lines(batch, spans, report.id)
+                    rejected = pd.concat([rejected, swallowed], ignore_index=True)
+                    bad_count += len(swallowed)
+                    result.rows_in += len(swallowed)
                 result.late_events += _late(data[~bad], partition)
             rejected.to_csv(sink, index=False, header=False)
             for reason, rows in rejected.groupby("reason"):
@@ -148,6 +158,22 @@ def validate_file(
     if report is None:  # an empty report: the header alone
         result.report = report_name or "installs"
     return result
+
+
+def _swallowed_lines(batch: pd.DataFrame, spans: np.ndarray, table: str) -> pd.DataFrame:
+    """Quarantine records for the lines a row with an unbalanced quote ran over."""
+    records = [
+        {
+            "table": table,
+            "source": source,
+            "line": line + k,
+            "reason": UNBALANCED,
+            "row": json.dumps({"part_of_line": int(line)}),
+        }
+        for source, line, span in zip(batch["_source"], batch["_line"], spans, strict=True)
+        for k in range(1, int(span) + 1)
+    ]
+    return pd.DataFrame(records, columns=QUARANTINE_COLUMNS)
 
 
 def _detect(batch: pd.DataFrame) -> Report:
@@ -228,15 +254,23 @@ def _csv_batches(local: str, path: str, header: list[str]) -> Iterator[pd.DataFr
         ),
     )
     parsed = 0
+    extra_lines = 0  # newlines swallowed by rows with an unbalanced quote, so far
     bad_lines: list[int] = []
     for record_batch in reader:
+        # AppsFlyer values never hold a newline; one inside a field means an unbalanced quote
+        # made the parser run a row over the following lines. Count them, per row.
+        spans = np.zeros(record_batch.num_rows, dtype=np.int64)
+        for column in record_batch.columns:
+            spans += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
         frame = record_batch.to_pandas()
         bad_lines.extend(n for n, _ in bad)
-        lines = np.arange(parsed, parsed + len(frame)) + 2  # the header is line 1
+        before = np.concatenate([[0], np.cumsum(spans)[:-1]]) if len(spans) else spans
+        lines = np.arange(parsed, parsed + len(frame)) + 2 + extra_lines + before  # header: 1
         for line in sorted(bad_lines):
             lines[lines >= line] += 1
         parsed += len(frame)
-        frame["_source"], frame["_line"] = path, lines
+        extra_lines += int(spans.sum())
+        frame["_source"], frame["_line"], frame["_spans"] = path, lines, spans
         yield frame
         if bad:
             yield _bad_rows(bad, path)
@@ -282,8 +316,17 @@ def _records_frame(records: list[dict[str, Any]], lines: list[int], path: str) -
 def _bad_rows(
     bad: list[tuple[int, str]], path: str, reason: str = "wrong number of fields"
 ) -> pd.DataFrame:
-    rows = pd.DataFrame({"_raw": [text for _, text in bad], "_reason": reason})
-    rows["_source"], rows["_line"] = path, [n for n, _ in bad]
+    """One record per physical line: a row an unbalanced quote ran over several lines counts
+    as all of them, so `rows_in` matches the file's line count."""
+    texts, lines, reasons = [], [], []
+    for number, text in bad:
+        pieces = text.split("\n")
+        for offset, piece in enumerate(pieces):
+            texts.append(piece)
+            lines.append(number + offset if number > 0 else number)
+            reasons.append(UNBALANCED if len(pieces) > 1 else reason)
+    rows = pd.DataFrame({"_raw": texts, "_reason": reasons})
+    rows["_source"], rows["_line"] = path, lines
     return rows
 
 
