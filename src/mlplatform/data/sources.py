@@ -264,6 +264,8 @@ def _read_one(
         if fmt != "parquet"
         else (np.arange(len(frame)) + 1)
     )
+    if fmt in ("csv", "csv.gz"):
+        _check_no_lines_merged(local, fmt, path, len(frame), bad_lines)
     bad = pd.DataFrame(
         {"_raw": [t for _, t in bad_lines], "_source": path, "_line": [n for n, _ in bad_lines]}
     )
@@ -294,6 +296,28 @@ def _read_csv(
             quoted_strings_can_be_null=not as_strings,
         ),
     )
+
+
+def _check_no_lines_merged(
+    local: str, fmt: str, path: str, parsed: int, bad_lines: list[tuple[int, str]]
+) -> None:
+    """An unbalanced quote makes a CSV parser glue the following lines into one row. Values
+    here never hold newlines, so rows + broken lines must account for every line of the file;
+    if they do not, stop rather than lose rows without a trace."""
+    opener = gzip.open if fmt == "csv.gz" else open
+    lines, last = 0, b"\n"
+    with opener(local, "rb") as fh:
+        while chunk := fh.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines += 0 if last == b"\n" else 1
+    accounted = 1 + parsed + sum(text.count("\n") + 1 for _, text in bad_lines)  # 1: header
+    if lines != accounted:
+        raise DataSourceError(
+            f"{path}: {lines - 1} data lines but {accounted - 1} rows: an unbalanced quote "
+            "glued lines together",
+            f"find them with `mlplatform appsflyer validate {path}` and fix or remove the file",
+        )
 
 
 def _line_numbers(n_rows: int, bad_lines: list[int]) -> np.ndarray:
