@@ -49,10 +49,16 @@ BOOLEAN = _one_of({"true", "false"}, "'true' or 'false'")
 
 
 def _real_timestamps(series: pd.Series) -> pd.Series:
-    # The shape alone would pass "2026-13-45 99:00:00"; parsing catches impossible dates.
+    """Exact formats, parsed: a shape check alone would pass "2026-13-45 99:00:00", and
+    exact-format parsing is several times faster than a regex plus a lenient parse."""
     text = series.astype(str)
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    return text.str.fullmatch(TIMESTAMP) & parsed.notna()
+    parsed = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    with_fraction = parsed.isna()
+    if with_fraction.any():
+        parsed[with_fraction] = pd.to_datetime(
+            text[with_fraction], format="%Y-%m-%d %H:%M:%S.%f", errors="coerce"
+        )
+    return parsed.notna()
 
 
 TIME = pa.Check(_real_timestamps, name="a UTC timestamp yyyy-mm-dd hh:mm:ss[.sss]")
