@@ -7,7 +7,7 @@ rows go to quarantine with the reasons joined, the rest come back coerced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import pandas as pd
@@ -99,17 +99,25 @@ def validate_table(
         reasons = reasons.mask(wrong & (reasons == ""), f"{name}: wrong type ({rules.type})")
     typed_ok = reasons == ""
     schema = build_schema(columns)
-    try:
-        schema.validate(coerced[typed_ok], lazy=True)
-    except SchemaErrors as exc:
-        cases = exc.failure_cases
-        cases = cases[cases["index"].notna()]
-        labels = cases["column"].astype(str) + ": " + cases["check"].map(_check_label)
-        joined = labels.groupby(cases["index"].to_numpy()).agg(lambda r: "; ".join(sorted(set(r))))
-        reasons.loc[joined.index] = joined
+    failures = failing_rows(schema, coerced[typed_ok], _check_label)
+    reasons.loc[failures.index] = failures.map("; ".join)
     bad = (reasons != "").to_numpy()
     rejected = reject(table, frame[bad], reasons[bad])
     return schema.validate(coerced[~bad]), rejected
+
+
+def failing_rows(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame, describe: Callable[[Any], str]
+) -> pd.Series:
+    """Row index -> sorted 'column: check' labels of every failure, from one lazy pass."""
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+        cases = cases[cases["index"].notna()]
+        labels = cases["column"].astype(str) + ": " + cases["check"].map(describe)
+        return labels.groupby(cases["index"].to_numpy()).agg(lambda r: sorted(set(r)))
+    return pd.Series(dtype=object)
 
 
 def _check_label(check: Any) -> str:

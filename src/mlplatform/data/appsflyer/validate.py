@@ -24,13 +24,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from pandera.errors import SchemaErrors
 
 from mlplatform.data.appsflyer.columns import HEADER_TO_SNAKE, NULL_MARKERS
 from mlplatform.data.appsflyer.reports import Report, detect_report, resolve_report
 from mlplatform.data.appsflyer.schemas import Naming, report_schema, required_columns
 from mlplatform.data.quarantine import QUARANTINE_COLUMNS, reject
 from mlplatform.data.sources import detect_format, local_copy, read_header
+from mlplatform.data.validation import failing_rows
 from mlplatform.errors import DataSourceError
 
 BATCH_BYTES = 64 << 20
@@ -70,14 +70,8 @@ def validate_frame(frame: pd.DataFrame, report: Report) -> tuple[pd.DataFrame, p
     data = frame.copy()
     data[checked] = frame[checked].replace(list(NULL_MARKERS), None)
     reasons = pd.Series("", index=frame.index, dtype=object)
-    try:
-        schema.validate(data[checked], lazy=True)
-    except SchemaErrors as exc:
-        cases = exc.failure_cases
-        cases = cases[cases["index"].notna()]
-        labels = cases["column"].astype(str) + ": " + cases["check"].map(_check_label)
-        first = labels.groupby(cases["index"].to_numpy()).first()  # one reason per row
-        reasons.loc[first.index] = first.to_numpy()
+    failures = failing_rows(schema, data[checked], _check_label)
+    reasons.loc[failures.index] = failures.map(lambda labels: labels[0])  # one reason per row
     return data, reasons
 
 
