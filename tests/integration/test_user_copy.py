@@ -24,45 +24,34 @@ def raw_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def test_copies_chosen_days_and_is_repeatable(raw_root: Path, tmp_path: Path) -> None:
-    first = sync_user(
-        "ana",
+def copy_installs(name: str, raw_root: Path, home: Path, last_day: int):
+    """Copy the installs report from 2026-09-01 to 2026-09-<last_day> for `name`."""
+    return sync_user(
+        name,
         str(raw_root),
-        str(tmp_path),
+        str(home),
         APP,
         ["installs_report"],
         date(2026, 9, 1),
-        date(2026, 9, 2),
+        date(2026, 9, last_day),
     )
+
+
+def test_copies_chosen_days_and_is_repeatable(raw_root: Path, tmp_path: Path) -> None:
+    first = copy_installs("ana", raw_root, tmp_path, last_day=2)
     copied = sorted(Path(p).relative_to(tmp_path).as_posix() for p in first.copied)
     assert copied == [
         f"ana/appsflyer/{APP}/installs_report/dt=2026-09-01/part-00000.csv",
         f"ana/appsflyer/{APP}/installs_report/dt=2026-09-02/part-00000.csv",
     ]
-    again = sync_user(
-        "ana",
-        str(raw_root),
-        str(tmp_path),
-        APP,
-        ["installs_report"],
-        date(2026, 9, 1),
-        date(2026, 9, 2),
-    )
+    again = copy_installs("ana", raw_root, tmp_path, last_day=2)
     assert again.copied == [] and again.unchanged == 2
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root (CI runs as root)")
 def test_folders_belong_to_an_existing_user(raw_root: Path, tmp_path: Path) -> None:
     nobody = pwd.getpwnam("nobody")
-    result = sync_user(
-        "nobody",
-        str(raw_root),
-        str(tmp_path),
-        APP,
-        ["installs_report"],
-        date(2026, 9, 1),
-        date(2026, 9, 1),
-    )
+    result = copy_installs("nobody", raw_root, tmp_path, last_day=1)
     for path in [tmp_path / "nobody", *map(Path, result.copied)]:
         assert path.stat().st_uid == nobody.pw_uid
 
@@ -70,15 +59,7 @@ def test_folders_belong_to_an_existing_user(raw_root: Path, tmp_path: Path) -> N
 @pytest.mark.parametrize("name", ["../etc", "Ana", "a b", "-rf", ""])
 def test_hostile_usernames_are_refused(name: str, raw_root: Path, tmp_path: Path) -> None:
     with pytest.raises(PlatformError, match="is not a valid username"):
-        sync_user(
-            name,
-            str(raw_root),
-            str(tmp_path),
-            APP,
-            ["installs_report"],
-            date(2026, 9, 1),
-            date(2026, 9, 1),
-        )
+        copy_installs(name, raw_root, tmp_path, last_day=1)
     assert not any(tmp_path.iterdir())
 
 

@@ -61,5 +61,7 @@ def test_glob_without_matches(tmp_path: Path) -> None:
 def test_unbalanced_quote_stops_the_read_instead_of_losing_lines(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text('a,b,label\n1,x,0\n2,"y,1\n3,z",1\n4,w,0\n')  # lines 3-4 glued by a quote
-    with pytest.raises(DataSourceError, match=r"t.csv: 4 data lines but 3 rows: an unbalanced quote"):
+    with pytest.raises(
+        DataSourceError, match=r"t.csv: 4 data lines but 3 rows: an unbalanced quote"
+    ):
         read_files([str(path)], "auto", required=["a", "label"])
