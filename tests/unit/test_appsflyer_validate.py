@@ -99,7 +99,8 @@ def test_json_event_values_with_doubled_quotes_survive(tmp_path: Path) -> None:
 
 
 def test_duplicates_and_broken_lines_across_batches(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(validation, "BATCH_BYTES", 4096)  # many small batches
+    monkeypatch.setattr(validation, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(validation, "CHUNK_ROWS", 7)  # many small batches
     rows = [row(appsflyer_id=f"1707053358481-{i}") for i in range(60)] + [
         row(appsflyer_id="1707053358481-5")
     ]
@@ -119,7 +120,7 @@ def test_extra_fields_are_kept_and_snake_case_files_read(tmp_path: Path) -> None
         tmp_path / "extra.csv", [row(device_model="iPhone14,5")], extra=["device_model"]
     )
     assert check(path, tmp_path).rows_valid == 1
-    snake = tmp_path / "t=installs" / "dt=2026-09-01" / "h=late" / "part-00000.csv"
+    snake = tmp_path / "t=installs" / "dt=2026-09-01" / "h=10" / "part-00000.csv"
     snake.parent.mkdir(parents=True)
     pd.DataFrame(
         [row(), row(appsflyer_id="1707053358481-77", event_time="2026-08-20 10:00:00.123")]

@@ -7,6 +7,8 @@ position, and use the snake_case (Data Locker / Push API) names internally.
 
 from __future__ import annotations
 
+import re
+
 PULL_API_COLUMNS: tuple[tuple[str, str], ...] = (
     ("Attributed Touch Type", "attributed_touch_type"),
     ("Attributed Touch Time", "attributed_touch_time"),
@@ -180,3 +182,14 @@ def label_columns(
 LABEL_COLUMNS: dict[str, str] = label_columns()
 # Few distinct values: stored as pandas categories, which keeps run artifacts small.
 CATEGORICAL_FEATURES: tuple[str, ...] = ("app_id", *ATTRIBUTION_COLUMNS)
+
+
+def datalocker_name(name: str) -> str:
+    """Data Locker and Push API spell contributor columns `contributor_1_touch_time`; the Pull
+    API mapping (and this code, internally) says `contributor1_touch_time`."""
+    return re.sub(r"^contributor(\d)_", r"contributor_\1_", name)
+
+
+def internal_name(name: str) -> str:
+    """The internal snake_case name for a Data Locker / Push API column name."""
+    return re.sub(r"^contributor_(\d)_", r"contributor\1_", name)

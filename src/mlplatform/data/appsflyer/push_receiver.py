@@ -30,24 +30,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from mlplatform.data.appsflyer.reports import REPORTS, Report
+from mlplatform.data.appsflyer.columns import internal_name
+from mlplatform.data.appsflyer.reports import Report, report_of_event
 from mlplatform.data.appsflyer.schemas import required_columns
 from mlplatform.data.appsflyer.validate import to_text, validate_frame
 from mlplatform.storage import join, write_bytes
 
 
 def report_for(record: dict[str, Any]) -> Report:
-    name = str(record.get("event_name", ""))
     retargeting = str(record.get("is_retargeting", "")).lower() == "true"
-    if name == "install":
-        return REPORTS["installs"]
-    if name == "reinstall":
-        return REPORTS["reinstalls"]
-    if name == "uninstall":
-        return REPORTS["uninstalls"]
-    if name.startswith("re-"):
-        return REPORTS["retargeting_installs"]
-    return REPORTS["retargeting_in_app_events" if retargeting else "in_app_events"]
+    return report_of_event(str(record.get("event_name", "")), retargeting)
 
 
 def check_postback(record: dict[str, Any]) -> str:
@@ -55,7 +47,7 @@ def check_postback(record: dict[str, Any]) -> str:
     missing = [c for c in required_columns("snake") if record.get(c) in (None, "")]
     if missing:
         return f"{missing[0]}: missing"
-    frame = pd.DataFrame([{k: to_text(v) for k, v in record.items()}])
+    frame = pd.DataFrame([{internal_name(k): to_text(v) for k, v in record.items()}])
     _, reasons = validate_frame(frame, report_for(record))
     return str(reasons.iloc[0])
 

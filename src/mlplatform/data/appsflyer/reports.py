@@ -7,6 +7,7 @@ segment (`installs_report`) and the Data Locker topic (`inapps`) are accepted as
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,6 +69,34 @@ def resolve_report(name: str) -> Report:
     return report
 
 
+def report_of_event(event_name: str, retargeting: bool) -> Report:
+    """The report one row belongs to, from its event: how a stream that mixes them (Push API
+    postbacks) is validated row by row."""
+    if event_name == "install":
+        return REPORTS["installs"]
+    if event_name in ("reinstall", "uninstall"):
+        return REPORTS[event_name + "s"]
+    if event_name.startswith("re-"):
+        return REPORTS["retargeting_installs"]
+    return REPORTS["retargeting_in_app_events" if retargeting else "in_app_events"]
+
+
+def mixes_reports(event_names: Sequence[str]) -> bool:
+    """Whether rows hold both conversions and in-app events, as a Push API stream does."""
+    conversions = sum(n in CONVERSION_EVENTS for n in event_names)
+    return 0 < conversions < len(event_names)
+
+
+def report_from_path(path: str) -> Report | None:
+    """The report a raw-zone or Data Locker path names (`.../installs-retarget/dt=...`,
+    `.../t=inapps/dt=...`), if any of its folders does."""
+    for folder in reversed(path.replace("\\", "/").split("/")[:-1]):
+        report = _BY_NAME.get(folder.removeprefix("t="))
+        if report is not None:
+            return report
+    return None
+
+
 def detect_report(
     event_names: Sequence[str], media_sources: Sequence[str], retargeting: Sequence[str]
 ) -> Report:
@@ -78,8 +107,9 @@ def detect_report(
     share = lambda values, wanted: sum(v == wanted for v in values) / max(len(values), 1)  # noqa: E731
     retarget = share(retargeting, "true") > 0.5
     organic = share(media_sources, "organic") > 0.95
-    conversion = max(CONVERSION_EVENTS, key=lambda n: share(names, n))
-    if share(names, conversion) > 0.5:
+    conversions = Counter(n for n in names if n in CONVERSION_EVENTS)
+    if conversions.total() > len(names) / 2:
+        conversion = conversions.most_common(1)[0][0]
         if conversion == "uninstall":
             return REPORTS["uninstalls"]
         if conversion == "reinstall":

@@ -1,24 +1,49 @@
-"""A seeded generator of AppsFlyer Pull API raw data.
+"""A seeded generator of AppsFlyer raw data: every report type, in all three layouts.
 
-Writes the installs, organic installs, in-app events and organic in-app events reports with the
-exact 81-column Pull API header, in the raw-zone layout
-`<root>/<app_id>/<report>/dt=YYYY-MM-DD/part-00000.csv`. The distributions are synthetic (the
-reference gives none) but the relation is planted and learnable: an install's media source,
-country, platform, install hour and a latent engagement level — visible through its day-0
-events — drive whether it purchases within 7 days. `malformed_fraction` breaks some rows on
-purpose (bad timestamps, IDs, JSON, revenue, platform, wrong column counts) so quarantine shows.
+- `pull` (default): the Pull API CSVs with the exact 81-column header, in the raw-zone layout
+  `<root>/<app_id>/<report path>/dt=YYYY-MM-DD/part-00000.csv`, for all eight reports.
+- `datalocker`: snake_case CSV.gz files in AppsFlyer's bucket layout
+  `<root>/data-locker-hourly/t=<topic>/dt=YYYY-MM-DD/h=<0..23|late>/part-00000.gz`, each hour
+  closed by a `_SUCCESS` object.
+- `push`: Push API postbacks, one JSON object per line (`<root>/push_api/<app_id>/
+  postbacks-YYYY-MM-DD.jsonl`): `.sss` timestamps, empty fields left out, booleans as JSON
+  `true` or as the string "true" (AppsFlyer sends both).
+
+The distributions are synthetic (the reference gives none) but the relation is planted and
+learnable: an install's media source, country, platform, install hour and a latent engagement
+level — visible through its day-0 events — drive whether it purchases within 7 days.
+
+Faults are injected on request, by name and share of rows (`faults={"duplicates": 0.01}`), and
+counted in `GeneratedData.faults` so tests can check the validator finds each one:
+`wrong_types` (impossible dates, bad IDs, revenue, platform, JSON), `missing_columns` (rows cut
+short; a postback without `appsflyer_id`), `bad_quoting` (a quote that never closes; a postback
+that is not JSON), `duplicates` (a row delivered twice) and `late_rows` (rows landing in a
+partition days after their event). `malformed_fraction` is the older shorthand for wrong types
+plus a few short rows.
 """
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from mlplatform.data.appsflyer.columns import PULL_API_HEADERS, SNAKE_TO_HEADER
+from mlplatform.data.appsflyer.columns import (
+    PULL_API_COLUMNS,
+    PULL_API_HEADERS,
+    SNAKE_TO_HEADER,
+    datalocker_name,
+)
+from mlplatform.data.appsflyer.reports import REPORTS
+from mlplatform.errors import PlatformError
 
 START = np.datetime64("2026-09-01T00:00:00")
 
@@ -61,8 +86,18 @@ PRICES = np.array([0.99, 1.99, 4.99, 9.99, 19.99, 49.99])
 PRICE_SHARE = np.array([0.25, 0.25, 0.25, 0.13, 0.08, 0.04])
 EUR_PER_USD = 0.92
 
-INSTALL_REPORTS = {"installs_report": False, "organic_installs_report": True}
-EVENT_REPORTS = {"in_app_events_report": False, "organic_in_app_events_report": True}
+Layout = Literal["pull", "datalocker", "push"]
+FAULTS = ("wrong_types", "missing_columns", "bad_quoting", "duplicates", "late_rows")
+# Retargeting networks re-engage lapsed users; their conversions are separate reports.
+RETARGETING_SOURCES = ("criteonew_int", "remerge_int", "googleadwords_int")
+# Data Locker topics for the report ids (organic rows live in the same topics there).
+DATALOCKER_TOPICS = {
+    "installs": "installs",
+    "in_app_events": "inapps",
+    "uninstalls": "uninstalls",
+    "retargeting_installs": "conversions_retargeting",
+    "retargeting_in_app_events": "inapps_retargeting",
+}
 
 
 @dataclass
@@ -74,6 +109,8 @@ class GeneratedData:
     installs: int = 0
     events: int = 0
     malformed_rows: int = 0
+    faults: dict[str, int] = field(default_factory=dict)  # fault -> rows injected
+    fault_lines: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
 
     def globs(self, report: str) -> list[str]:
         return [str(p) for p in self.files.get(report, [])]
@@ -86,24 +123,46 @@ def generate(
     days: int = 30,
     app_id: str = "id1234567890",
     malformed_fraction: float = 0.0,
+    layout: Layout = "pull",
+    faults: Mapping[str, float] | None = None,
 ) -> GeneratedData:
-    """Write the four reports under `root/<app_id>/`; same arguments, same bytes."""
+    """Write every report under `root` in `layout`; same arguments, same bytes."""
+    unknown = sorted(set(faults or {}) - set(FAULTS))
+    if unknown:
+        raise PlatformError(f"unknown fault '{unknown[0]}'", f"use one of: {', '.join(FAULTS)}")
+    if layout == "push" and (faults or {}).get("late_rows"):
+        raise PlatformError(
+            "fault 'late_rows' does not apply to the push layout",
+            "postbacks arrive in real time; use it with the pull or datalocker layout",
+        )
+    wanted = dict(faults or {})
+    if malformed_fraction > 0:
+        wanted["wrong_types"] = wanted.get("wrong_types", 0.0) + malformed_fraction
+        wanted["missing_columns"] = wanted.get("missing_columns", 0.0) + malformed_fraction / 20
     rng = np.random.default_rng(seed)
     install_rows, engagement = _installs(rng, installs, days, app_id)
     event_rows = _events(rng, install_rows, engagement)
+    # The other reports draw from their own stream: adding them left these bytes unchanged.
+    more = np.random.default_rng([seed, 1])
+    reports = {
+        "installs": install_rows,
+        "in_app_events": event_rows,
+        **_lifecycle(more, install_rows, event_rows),
+    }
+    reports = {
+        k: v.drop(columns=["_buyer", "_install_ts"], errors="ignore") for k, v in reports.items()
+    }
     out = GeneratedData(root=root, installs=len(install_rows), events=len(event_rows))
-    organic_installs = install_rows["media_source"].to_numpy() == "organic"
-    organic_events = event_rows["media_source"].to_numpy() == "organic"
-    for report, organic in INSTALL_REPORTS.items():
-        part = install_rows[organic_installs == organic]
-        out.malformed_rows += _write_report(
-            rng, root, app_id, report, part, malformed_fraction, out
-        )
-    for report, organic in EVENT_REPORTS.items():
-        part = event_rows[organic_events == organic]
-        out.malformed_rows += _write_report(
-            rng, root, app_id, report, part, malformed_fraction, out
-        )
+    injector = _Faults(np.random.default_rng([seed, 2]), wanted, out)
+    if layout == "pull":
+        for report_id, rows in _pull_reports(reports).items():
+            _write_pull(root, app_id, report_id, rows, injector, out)
+    elif layout == "datalocker":
+        for report_id, topic in DATALOCKER_TOPICS.items():
+            _write_datalocker(root, topic, report_id, reports[report_id], injector, out)
+    else:
+        _write_push(root, app_id, reports, injector, out)
+    out.malformed_rows = sum(out.faults.values())
     return out
 
 
@@ -266,7 +325,8 @@ def _events(
     events["is_receipt_validated"] = np.where(is_purchase, "true", "")
     events["event_value"] = _event_values(rng, event_name, revenue, currency)
     events = events.iloc[np.argsort(event_ts, kind="stable")].reset_index(drop=True)
-    return events
+    # Two same-named events of one user in the same second would read as a re-delivery.
+    return events.drop_duplicates(["appsflyer_id", "event_time", "event_name"], ignore_index=True)
 
 
 def _event_values(
@@ -293,7 +353,83 @@ def _fmt(ts: np.ndarray) -> np.ndarray:
     return np.char.replace(np.datetime_as_string(ts.astype("datetime64[s]"), unit="s"), "T", " ")
 
 
-MALFORMATIONS = (
+def _lifecycle(
+    rng: np.random.Generator, installs: pd.DataFrame, events: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Uninstalls, reinstalls and retargeting conversions and events, from the same users."""
+    n = len(installs)
+    install_ts = installs["_install_ts"].to_numpy()
+    gone = np.flatnonzero(rng.random(n) < 0.25)
+    uninstall_ts = install_ts[gone] + rng.integers(3600, 20 * 86_400, len(gone)).astype(
+        "timedelta64[s]"
+    )
+    uninstalls = installs.iloc[gone].reset_index(drop=True)
+    uninstalls["event_name"] = "uninstall"
+    uninstalls["event_time"] = _fmt(uninstall_ts)
+    back = rng.random(len(gone)) < 0.2
+    back &= uninstalls["media_source"].to_numpy() != "organic"  # the report is attributed only
+    reinstalls = uninstalls[back].reset_index(drop=True)
+    reinstalls["event_name"] = "reinstall"
+    reinstalls["event_time"] = _fmt(
+        uninstall_ts[back]
+        + rng.integers(3600, 5 * 86_400, int(back.sum())).astype("timedelta64[s]")
+    )
+    picked = np.flatnonzero(rng.random(n) < 0.08)
+    engage_ts = install_ts[picked] + rng.integers(2 * 86_400, 14 * 86_400, len(picked)).astype(
+        "timedelta64[s]"
+    )
+    conversions = installs.iloc[picked].reset_index(drop=True)
+    kind = np.where(rng.random(len(picked)) < 0.7, "re-engagement", "re-attribution")
+    source = np.array(RETARGETING_SOURCES)[rng.integers(0, len(RETARGETING_SOURCES), len(picked))]
+    conversions = conversions.assign(
+        event_name=kind,
+        event_time=_fmt(engage_ts),
+        is_retargeting="true",
+        retargeting_conversion_type=kind,
+        media_source=source,
+        campaign=np.char.add(source.astype(str), "_rt_lapsed"),
+        af_reengagement_window="30d",
+        attributed_touch_type="click",
+        attributed_touch_time=_fmt(engage_ts - np.timedelta64(600, "s")),
+    )
+    # In-app events after a re-engagement are attributed to it, too.
+    engaged_at = dict(zip(conversions["appsflyer_id"], engage_ts, strict=True))
+    owner_engaged = events["appsflyer_id"].map(engaged_at)
+    after = owner_engaged.notna() & (
+        pd.to_datetime(events["event_time"]) > pd.to_datetime(owner_engaged)
+    )
+    by_user = conversions.set_index("appsflyer_id")
+    retargeted = events[after.to_numpy()].reset_index(drop=True)
+    retargeted = retargeted.assign(
+        is_retargeting="true",
+        retargeting_conversion_type=by_user.loc[
+            retargeted["appsflyer_id"], "event_name"
+        ].to_numpy(),
+        media_source=by_user.loc[retargeted["appsflyer_id"], "media_source"].to_numpy(),
+        campaign=by_user.loc[retargeted["appsflyer_id"], "campaign"].to_numpy(),
+    )
+    return {
+        "uninstalls": uninstalls,
+        "reinstalls": reinstalls,
+        "retargeting_installs": conversions,
+        "retargeting_in_app_events": retargeted,
+    }
+
+
+def _pull_reports(reports: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The Pull API splits installs and events into attributed and organic reports."""
+    out = dict(reports)
+    for both, organic_id in (
+        ("installs", "organic_installs"),
+        ("in_app_events", "organic_in_app_events"),
+    ):
+        rows = reports[both]
+        organic = (rows["media_source"] == "organic").to_numpy()
+        out[both], out[organic_id] = rows[~organic], rows[organic]
+    return {report_id: out[report_id] for report_id in REPORTS}
+
+
+WRONG_TYPES = (
     ("install_time", "2026-13-45 99:00:00"),
     ("appsflyer_id", "not-an-id"),
     ("platform", "windows"),
@@ -302,40 +438,183 @@ MALFORMATIONS = (
 )
 
 
-def _write_report(
-    rng: np.random.Generator,
+class _Faults:
+    """Breaks rows on purpose, by fault name and share, and counts what it broke."""
+
+    def __init__(self, rng: np.random.Generator, shares: dict[str, float], out: GeneratedData):
+        self.rng = rng
+        self.shares = shares
+        self.out = out
+
+    def pick(self, fault: str, n: int) -> np.ndarray:
+        share = self.shares.get(fault, 0.0)
+        return np.flatnonzero(self.rng.random(n) < share) if share > 0 and n else np.array([], int)
+
+    def count(self, fault: str, rows: int) -> None:
+        if rows:
+            self.out.faults[fault] = self.out.faults.get(fault, 0) + rows
+
+    def values(self, rows: pd.DataFrame, in_app: bool) -> pd.DataFrame:
+        """wrong_types: values no schema accepts; duplicates: rows delivered twice."""
+        picked = self.pick("wrong_types", len(rows))
+        if len(picked):
+            rows = rows.copy()
+            usable = [w for w in WRONG_TYPES if in_app or not w[0].startswith("event_")]
+            kinds = self.rng.integers(0, len(usable), size=len(picked))
+            for kind, (column, value) in enumerate(usable):
+                rows.iloc[picked[kinds == kind], rows.columns.get_loc(column)] = value  # type: ignore[index]
+            self.count("wrong_types", len(picked))
+        again = self.pick("duplicates", len(rows))
+        if len(again):
+            rows = pd.concat([rows, rows.iloc[again]]).sort_index(kind="stable")
+            rows = rows.reset_index(drop=True)
+            self.count("duplicates", len(again))
+        return rows
+
+    def late(self, rows: pd.DataFrame) -> np.ndarray:
+        """late_rows: which rows land days after their event."""
+        mask = np.zeros(len(rows), dtype=bool)
+        mask[self.pick("late_rows", len(rows))] = True
+        self.count("late_rows", int(mask.sum()))
+        return mask
+
+    def lines(self, text: str, path: Path, header_lines: int = 1) -> str:
+        """missing_columns: rows cut short; bad_quoting: a field opens a quote, never closes it."""
+        lines = text.split("\n")
+        body = len(lines) - header_lines - (1 if lines[-1] == "" else 0)
+        cut = set(self.pick("missing_columns", body).tolist())
+        unquote = set(self.pick("bad_quoting", body).tolist()) - cut
+        for i in sorted(cut | unquote):
+            line = header_lines + i
+            fields = next(csv.reader([lines[line]]))
+            if i in cut:
+                lines[line] = _csv_line(fields[:5])
+                self._record("missing_columns", path, line + 1)
+            else:
+                campaign = 15  # the Campaign column: plain text, so the quote is the only one
+                fields[campaign] = "\x00"
+                lines[line] = _csv_line(fields).replace("\x00", '"' + "lapsed users")
+                self._record("bad_quoting", path, line + 1)
+        return "\n".join(lines)
+
+    def _record(self, fault: str, path: Path, line: int) -> None:
+        self.count(fault, 1)
+        self.out.fault_lines.setdefault(fault, []).append((path, line))
+
+
+def _csv_line(fields: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return buffer.getvalue()
+
+
+def _write_pull(
     root: Path,
     app_id: str,
-    report: str,
+    report_id: str,
     rows: pd.DataFrame,
-    malformed_fraction: float,
+    faults: _Faults,
     out: GeneratedData,
-) -> int:
-    rows = rows.drop(columns=["_buyer", "_install_ts"])
-    broken = 0
-    is_event_report = report in EVENT_REPORTS
-    if malformed_fraction > 0 and len(rows):
-        rows = rows.copy()
-        pick = np.flatnonzero(rng.random(len(rows)) < malformed_fraction)
-        usable = [m for m in MALFORMATIONS if is_event_report or not m[0].startswith("event_")]
-        kinds = rng.integers(0, len(usable), size=len(pick))
-        for kind, (column, value) in enumerate(usable):
-            rows.iloc[pick[kinds == kind], rows.columns.get_loc(column)] = value  # type: ignore[index]
-        broken = len(pick)
+) -> None:
+    report = REPORTS[report_id]
+    rows = faults.values(rows, report.in_app)
     full = pd.DataFrame({h: "" for h in PULL_API_HEADERS}, index=rows.index)
     for column in rows.columns:
         full[SNAKE_TO_HEADER[column]] = rows[column].to_numpy()
-    dates = full["Event Time" if is_event_report else "Install Time"].str.slice(0, 10)
-    for n, (dt, part) in enumerate(full.groupby(dates, sort=True)):
-        folder = root / app_id / report / f"dt={dt}"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "part-00000.csv"
+    # Pull API files are per day of the event (install time for installs reports).
+    time_column = "Install Time" if report_id in ("installs", "organic_installs") else "Event Time"
+    dates = pd.to_datetime(full[time_column].str.slice(0, 10), errors="coerce")
+    dates = dates.fillna(pd.to_datetime(full["Event Time"].str.slice(0, 10)))
+    dates = dates.where(~faults.late(full), dates + pd.Timedelta(days=3))
+    for dt, part in full.groupby(dates.dt.strftime("%Y-%m-%d"), sort=True):
+        path = root / app_id / report.pull_path / f"dt={dt}" / "part-00000.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
         # Python's csv quotes only where needed and doubles inner quotes, as AppsFlyer does.
-        part.to_csv(path, index=False, lineterminator="\n")
-        if malformed_fraction > 0 and n == 0:
-            # A truncated line (too few fields), as a broken export or manual edit leaves.
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(",".join(part.iloc[0].astype(str).tolist()[:40]) + "\n")
-            broken += 1
-        out.files.setdefault(report, []).append(path)
-    return broken
+        text = part.to_csv(index=False, lineterminator="\n")
+        path.write_text(faults.lines(text, path), encoding="utf-8")
+        out.files.setdefault(report.pull_path, []).append(path)
+
+
+def _write_datalocker(
+    root: Path,
+    topic: str,
+    report_id: str,
+    rows: pd.DataFrame,
+    faults: _Faults,
+    out: GeneratedData,
+) -> None:
+    report = REPORTS[report_id]
+    rows = faults.values(rows, report.in_app)
+    full = pd.DataFrame({datalocker_name(s): "" for _, s in PULL_API_COLUMNS}, index=rows.index)
+    for column in rows.columns:
+        full[datalocker_name(column)] = rows[column].to_numpy()
+    # Hour folders follow arrival: a row lands within the hour after its event, a late one in
+    # its day's `h=late` folder.
+    arrival = pd.to_datetime(full["event_time"], errors="coerce").fillna(pd.Timestamp("2026-09-01"))
+    hour = arrival.dt.hour.astype(str).where(~faults.late(full), "late")
+    keys = arrival.dt.strftime("%Y-%m-%d") + "/" + hour
+    for key, part in full.groupby(keys, sort=True):
+        day, h = str(key).split("/")
+        folder = root / "data-locker-hourly" / f"t={topic}" / f"dt={day}" / f"h={h}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "part-00000.gz"
+        text = faults.lines(part.to_csv(index=False, lineterminator="\n"), path)
+        # mtime=0: the same rows give the same bytes.
+        with gzip.GzipFile(path, "wb", mtime=0) as fh:
+            fh.write(text.encode("utf-8"))
+        (folder / "_SUCCESS").write_bytes(b"")  # written last, as AppsFlyer does
+        out.files.setdefault(topic, []).append(path)
+
+
+def _write_push(
+    root: Path,
+    app_id: str,
+    reports: dict[str, pd.DataFrame],
+    faults: _Faults,
+    out: GeneratedData,
+) -> None:
+    """Postbacks as AppsFlyer sends them: installs, reinstalls, retargeting conversions and
+    in-app events (uninstalls have no postback), one JSON object per line, per day."""
+    kinds = (
+        "installs",
+        "reinstalls",
+        "retargeting_installs",
+        "in_app_events",
+        "retargeting_in_app_events",
+    )
+    rows = pd.concat(
+        [faults.values(reports[k], REPORTS[k].in_app) for k in kinds], ignore_index=True
+    )
+    rows = rows.iloc[np.argsort(rows["event_time"].to_numpy(), kind="stable")]
+    as_bool = faults.rng.random(len(rows)) < 0.5  # JSON true/false instead of "true"/"false"
+    cut = set(faults.pick("missing_columns", len(rows)).tolist())
+    broken = set(faults.pick("bad_quoting", len(rows)).tolist()) - cut
+    lines_by_day: dict[str, list[str]] = {}
+    for i, record in enumerate(rows.to_dict("records")):
+        postback: dict[str, object] = {"api_version": "2.0"}
+        for name, value in record.items():
+            if value in ("", None):
+                continue  # Push API leaves empty fields out
+            if name.endswith("_time") and len(str(value)) == 19:
+                value = f"{value}.000"  # Push API timestamps carry milliseconds
+            if value in ("true", "false") and as_bool[i]:
+                value = value == "true"
+            postback[datalocker_name(name)] = value
+        day = str(record["event_time"])[:10]
+        if i in cut:
+            postback.pop("appsflyer_id", None)
+            text = json.dumps(postback)
+        elif i in broken:
+            text = json.dumps(postback)[:-20]  # cut off mid-object: not JSON
+        else:
+            text = json.dumps(postback)
+        lines_by_day.setdefault(day, []).append(text)
+        if i in cut or i in broken:
+            path = root / "push_api" / app_id / f"postbacks-{day}.jsonl"
+            fault = "missing_columns" if i in cut else "bad_quoting"
+            faults._record(fault, path, len(lines_by_day[day]))
+    for day, lines in sorted(lines_by_day.items()):
+        path = root / "push_api" / app_id / f"postbacks-{day}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        out.files.setdefault("push_api", []).append(path)
