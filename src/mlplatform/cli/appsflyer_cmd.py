@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -17,6 +17,7 @@ from mlplatform.data.appsflyer.pull_api import PullApi, token_from
 from mlplatform.data.appsflyer.pull_api import pull as pull_report
 from mlplatform.data.appsflyer.push_receiver import PushStore, create_app
 from mlplatform.data.appsflyer.reports import resolve_report
+from mlplatform.data.appsflyer.synthetic import FAULTS, Layout
 from mlplatform.data.appsflyer.synthetic import generate as generate_data
 from mlplatform.data.appsflyer.user_copy import sync_user as copy_for_user
 from mlplatform.data.appsflyer.validate import ReportValidation, validate_file
@@ -38,15 +39,44 @@ def generate(
     malformed_fraction: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="Share of rows to break on purpose.")
     ] = 0.0,
+    layout: Annotated[
+        str, typer.Option(help="pull (Pull API CSVs), datalocker (hourly CSV.gz) or push (JSONL).")
+    ] = "pull",
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Break a share of rows on purpose, NAME=SHARE (repeatable): {', '.join(FAULTS)}."
+        ),
+    ] = None,
 ) -> None:
-    """Write installs / in-app events reports with the exact Pull API header."""
+    """Write every AppsFlyer report (seeded, with a learnable purchase signal)."""
+    if layout not in ("pull", "datalocker", "push"):
+        raise PlatformError(f"unknown layout '{layout}'", "use pull, datalocker or push")
+    faults = dict(_fault(text) for text in fault or [])
     with err.status(f"generating {installs:,} installs"):
-        data = generate_data(out_dir, installs, seed, days, app_id, malformed_fraction)
+        data = generate_data(
+            out_dir, installs, seed, days, app_id, malformed_fraction, cast(Layout, layout), faults
+        )
     for report, files in sorted(data.files.items()):
-        out_console.print(f"{report}: {len(files)} files under {out_dir / app_id / report}")
-    out_console.print(f"installs: {data.installs}")
-    out_console.print(f"in_app_events: {data.events}")
-    out_console.print(f"malformed_rows: {data.malformed_rows}")
+        out_console.print(f"{report}: {len(files)} files", highlight=False)
+    out_console.print(f"installs: {data.installs}", highlight=False)
+    out_console.print(f"in_app_events: {data.events}", highlight=False)
+    for name, rows in sorted(data.faults.items()):
+        out_console.print(f"fault {name}: {rows} rows", highlight=False)
+
+
+def _fault(text: str) -> tuple[str, float]:
+    name, _, share = text.partition("=")
+    try:
+        value = float(share)
+    except ValueError:
+        value = -1.0
+    if name not in FAULTS or not 0 < value <= 0.5:
+        raise PlatformError(
+            f"--fault '{text}' is not NAME=SHARE",
+            f"NAME is one of {', '.join(FAULTS)}; SHARE a number in (0, 0.5], e.g. duplicates=0.01",
+        )
+    return name, value
 
 
 @app.command("validate")
@@ -168,7 +198,9 @@ def datalocker(
     state = Checkpoint(checkpoint or f"{root.rstrip('/')}/_mlplatform_{topic}.json")
     todo = state.pending(partitions)
     waiting = [p.key for p in partitions if not p.complete]
-    totals = {"rows_in": 0, "rows_valid": 0, "rows_quarantined": 0}
+    totals = dict.fromkeys(
+        ("rows_in", "rows_valid", "rows_quarantined", "duplicates", "late_events"), 0
+    )
     with steps_progress() as bar:
         task = bar.add_task("Data Locker", total=len(todo))
         for partition in todo:

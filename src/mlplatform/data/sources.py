@@ -169,8 +169,16 @@ def read_header(path: str, fmt: str) -> list[str]:
         if fmt == "parquet":
             return list(pq.read_schema(local).names)
         with open(local, encoding="utf-8") as fh:
-            first = fh.readline()
-            return list(json.loads(first).keys()) if first.strip() else []
+            # The first line that is a JSON object: a broken line is the rows' problem (the
+            # validator quarantines it), not a reason to refuse the file.
+            for line, _ in zip(fh, range(1000), strict=False):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    return list(record)
+            return []
     except (
         OSError,
         UnicodeDecodeError,

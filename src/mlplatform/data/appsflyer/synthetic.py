@@ -110,6 +110,8 @@ class GeneratedData:
     events: int = 0
     malformed_rows: int = 0
     faults: dict[str, int] = field(default_factory=dict)  # fault -> rows injected
+    # report path / topic / "push_api" -> fault -> rows injected there
+    faults_in: dict[str, dict[str, int]] = field(default_factory=dict)
     fault_lines: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
 
     def globs(self, report: str) -> list[str]:
@@ -445,6 +447,7 @@ class _Faults:
         self.rng = rng
         self.shares = shares
         self.out = out
+        self.target = ""  # the report (path, topic) being written: counts are kept per target
 
     def pick(self, fault: str, n: int) -> np.ndarray:
         share = self.shares.get(fault, 0.0)
@@ -453,6 +456,8 @@ class _Faults:
     def count(self, fault: str, rows: int) -> None:
         if rows:
             self.out.faults[fault] = self.out.faults.get(fault, 0) + rows
+            here = self.out.faults_in.setdefault(self.target, {})
+            here[fault] = here.get(fault, 0) + rows
 
     def values(self, rows: pd.DataFrame, in_app: bool) -> pd.DataFrame:
         """wrong_types: values no schema accepts; duplicates: rows delivered twice."""
@@ -517,6 +522,7 @@ def _write_pull(
     out: GeneratedData,
 ) -> None:
     report = REPORTS[report_id]
+    faults.target = report.pull_path
     rows = faults.values(rows, report.in_app)
     full = pd.DataFrame({h: "" for h in PULL_API_HEADERS}, index=rows.index)
     for column in rows.columns:
@@ -544,6 +550,7 @@ def _write_datalocker(
     out: GeneratedData,
 ) -> None:
     report = REPORTS[report_id]
+    faults.target = topic
     rows = faults.values(rows, report.in_app)
     full = pd.DataFrame({datalocker_name(s): "" for _, s in PULL_API_COLUMNS}, index=rows.index)
     for column in rows.columns:
@@ -575,6 +582,7 @@ def _write_push(
 ) -> None:
     """Postbacks as AppsFlyer sends them: installs, reinstalls, retargeting conversions and
     in-app events (uninstalls have no postback), one JSON object per line, per day."""
+    faults.target = "push_api"
     kinds = (
         "installs",
         "reinstalls",
@@ -592,7 +600,8 @@ def _write_push(
     lines_by_day: dict[str, list[str]] = {}
     for i, record in enumerate(rows.to_dict("records")):
         postback: dict[str, object] = {"api_version": "2.0"}
-        for name, value in record.items():
+        for column, value in record.items():
+            name = str(column)
             if value in ("", None):
                 continue  # Push API leaves empty fields out
             if name.endswith("_time") and len(str(value)) == 19:

@@ -48,6 +48,7 @@ from mlplatform.data.appsflyer.schemas import (
     parse_timestamps,
     report_schema,
     required_columns,
+    row_passes,
 )
 from mlplatform.data.quarantine import QUARANTINE_COLUMNS, reject
 from mlplatform.data.sources import detect_format, local_copy, read_header
@@ -99,7 +100,11 @@ class _Chunk:
 
 def row_reasons(frame: pl.DataFrame, report: Report) -> np.ndarray:
     """The reason each row fails the report schema ('' when it passes): the first failed rule,
-    in rule order. `frame` uses snake_case names, null markers already nulls."""
+    in rule order. `frame` uses snake_case names, null markers already nulls.
+
+    One query with every rule finds the failing rows; pandera validates only those and names
+    the reasons (see `schemas.row_passes`).
+    """
     schema = report_schema(report)
     missing = [c for c in required_columns() if c not in frame.columns]
     if missing:
@@ -108,9 +113,13 @@ def row_reasons(frame: pl.DataFrame, report: Report) -> np.ndarray:
             "an AppsFlyer raw report needs: " + ", ".join(required_columns()),
         )
     present = [c for c in schema.columns if c in frame.columns]
+    checked = frame.select(pl.col(present).cast(pl.String))
     reasons = np.full(frame.height, "", dtype=object)
+    failing = np.flatnonzero(~checked.select(row_passes(report, present)).to_series().to_numpy())
+    if not len(failing):
+        return reasons
     try:
-        schema.validate(frame.select(pl.col(present).cast(pl.String)), lazy=True)
+        schema.validate(checked[failing], lazy=True)
     except SchemaErrors as exc:
         order = {name: rank for rank, name in enumerate(schema.columns)}
         cases = exc.failure_cases.filter(pl.col("index").is_not_null())
@@ -126,7 +135,10 @@ def row_reasons(frame: pl.DataFrame, report: Report) -> np.ndarray:
             .sort("index", "rank", "check_number", nulls_last=False)
             .unique("index", keep="first")
         )
-        reasons[first["index"].to_numpy()] = first["label"].to_numpy()
+        reasons[failing[first["index"].to_numpy()]] = first["label"].to_numpy()
+    unnamed = failing[reasons[failing] == ""]
+    if len(unnamed):  # the one-query rules and the pandera schema must never disagree
+        raise AssertionError(f"rows {unnamed[:5].tolist()} fail the rules but pass the schema")
     return reasons
 
 
@@ -195,7 +207,7 @@ def validate_file(
     }
     present = set(rename.get(h, h) for h in header)
     missing = [c for c in required_columns("snake") if c not in present]
-    if missing:
+    if missing and fmt != "jsonl":  # JSON lines: a postback without a field fails on its own
         shown = (
             [k for k, v in HEADER_TO_SNAKE.items() if v == missing[0]] if naming == "pull" else []
         )
@@ -268,6 +280,9 @@ def _check_chunk(
     None checks each row against the report of its event."""
     reports = [report] if report else list(REPORTS.values())
     checked = [c for r in reports for c in report_schema(r).columns]
+    absent = [c for c in required_columns() if c not in table.schema.names]
+    for name in absent:  # JSON lines where no row has the field: every row fails on it
+        table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
     names = table.schema.names
     wanted = [c for c in dict.fromkeys([*checked, *DUPLICATE_KEY, ATTRIBUTION_FLAG]) if c in names]
     frame = null_markers_to_null(pl.from_arrow(table.select(wanted)), wanted)  # type: ignore[arg-type]
@@ -444,55 +459,80 @@ def _csv_chunks(local: str, path: str, header: list[str]) -> Iterator[_Chunk | p
             quoted_strings_can_be_null=False,
         ),
     )
-    rows_read = 0
-    extra_lines = 0  # newlines swallowed by rows with an unbalanced quote, so far
-    bad_lines: list[int] = []
-    pending: list[pa.RecordBatch] = []
+    # pyarrow numbers records (the header is 1), and a record an unbalanced quote ran over
+    # several lines is one record: file lines = record numbers + newlines swallowed before.
+    # Skipped records may be reported a block early (the reader parses ahead), so they wait
+    # in `waiting` until the rows around them have their numbers.
+    next_record = 2
+    swallowed = 0
+    waiting: dict[int, str] = {}
+    pending: list[tuple[pa.RecordBatch, np.ndarray, np.ndarray]] = []
     pending_rows = 0
-
-    def chunk() -> _Chunk:
-        nonlocal rows_read, extra_lines
-        table = pa.Table.from_batches(pending)
-        # AppsFlyer values never hold a newline; one inside a field means an unbalanced quote
-        # made the parser run a row over the following lines. Count them, per row.
-        spans = np.zeros(table.num_rows, dtype=np.int64)
-        if _holds_newline(table):  # rare: only then count, row by row
-            for column in table.columns:
-                spans += pc.count_substring(column, "\n").to_numpy()
-        before = np.concatenate([[0], np.cumsum(spans)[:-1]]) if len(spans) else spans
-        lines = np.arange(rows_read, rows_read + table.num_rows) + 2 + extra_lines + before
-        for line in sorted(bad_lines):  # header: line 1; skipped lines shift the rest
-            lines[lines >= line] += 1
-        rows_read += table.num_rows
-        extra_lines += int(spans.sum())
-        return _Chunk(table, lines, spans)
-
     for record_batch in reader:
-        pending.append(record_batch)
-        pending_rows += record_batch.num_rows
-        if bad:
-            bad_lines.extend(n for n, _ in bad)
-            yield _bad_rows(bad, path)
-            bad.clear()
+        waiting.update(bad)
+        bad.clear()
+        rows = record_batch.num_rows
+        spans = _newlines_per_row(record_batch)
+        skipped = np.array(sorted(waiting), dtype=np.int64)
+        numbers = np.arange(next_record, next_record + rows + len(skipped))
+        records = numbers[~np.isin(numbers, skipped)][:rows]
+        last = int(records[-1]) if rows else next_record - 1
+        placed = skipped[skipped <= last]
+        every = np.concatenate([records, placed])
+        newlines = np.concatenate([spans, [waiting[n].count("\n") for n in placed.tolist()]])
+        order = np.argsort(every, kind="stable")
+        lines = np.empty(len(every), dtype=np.int64)
+        before = np.cumsum(newlines[order]) - newlines[order]
+        lines[order] = every[order] + swallowed + before
+        swallowed += int(newlines.sum())
+        next_record = last + 1
+        if len(placed):
+            found = [
+                (int(line), waiting.pop(n))
+                for line, n in zip(lines[rows:], placed.tolist(), strict=True)
+            ]
+            yield _bad_rows(found, path)
+        pending.append((record_batch, lines[:rows], spans))
+        pending_rows += rows
         if pending_rows >= CHUNK_ROWS:
-            yield chunk()
+            yield _join(pending)
             pending, pending_rows = [], 0
-    if bad:
-        bad_lines.extend(n for n, _ in bad)
     if pending:
-        yield chunk()
-    if bad:
-        yield _bad_rows(bad, path)
+        yield _join(pending)
+    waiting.update(bad)
+    if waiting:  # after the last parsed row: numbered in order, each after the ones before
+        trailing = []
+        for number in sorted(waiting):
+            trailing.append((number + swallowed, waiting[number]))
+            swallowed += waiting[number].count("\n")
+        yield _bad_rows(trailing, path)
 
 
-def _holds_newline(table: pa.Table) -> bool:
+def _newlines_per_row(batch: pa.RecordBatch) -> np.ndarray:
+    """AppsFlyer values never hold a newline; one inside a field means an unbalanced quote
+    made the parser run a row over the following lines. Counted per row, when there are any."""
+    spans = np.zeros(batch.num_rows, dtype=np.int64)
+    if _holds_newline(batch):  # rare: only then count, row by row
+        for column in batch.columns:
+            spans += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+    return spans
+
+
+def _join(parts: list[tuple[pa.RecordBatch, np.ndarray, np.ndarray]]) -> _Chunk:
+    return _Chunk(
+        pa.Table.from_batches([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+    )
+
+
+def _holds_newline(batch: pa.RecordBatch) -> bool:
     """Whether any value's bytes hold a newline: one pass over the raw string buffers, many
     times faster than counting per value (may say yes for bytes outside a sliced array)."""
-    for column in table.columns:
-        for array in column.chunks:
-            data = array.buffers()[2]
-            if data is not None and np.count_nonzero(np.frombuffer(data, np.uint8) == 10):
-                return True
+    for array in batch.columns:
+        data = array.buffers()[2]
+        if data is not None and np.count_nonzero(np.frombuffer(data, np.uint8) == 10):
+            return True
     return False
 
 
