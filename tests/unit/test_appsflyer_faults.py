@@ -7,7 +7,6 @@ broke whole lines (`fault_lines`); the validator must account for each, and lose
 from __future__ import annotations
 
 import gzip
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -16,8 +15,6 @@ import pytest
 
 from mlplatform.data.appsflyer.synthetic import FAULTS, generate
 from mlplatform.data.appsflyer.validate import DUPLICATE, UNBALANCED, validate_file
-from mlplatform.errors import PlatformError
-from tests.conftest import run_cli
 
 # The report (or topic) each layout's test validates: small, so the test stays quick.
 TARGET = {"pull": "installs_report", "datalocker": "installs", "push": "push_api"}
