@@ -39,8 +39,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# Great Expectations pins its own stack, so the validation benchmark runs it from its own venv.
+GE_VENV := .venv-ge
+
+$(GE_VENV)/.installed:
+	$(PYTHON) -m venv $(GE_VENV)
+	$(GE_VENV)/bin/pip install -q 'great_expectations>=1.5'
+	@touch $@
+
+bench: $(STAMP) $(GE_VENV)/.installed
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/validation.py
 
 clean:
-	rm -rf $(VENV) .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(GE_VENV) .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -26,8 +27,20 @@ class Measurement:
 
 
 def measure(
-    name: str, command: list[str], cwd: str, env: dict[str, str] | None = None
+    name: str,
+    command: list[str],
+    cwd: str,
+    env: dict[str, str] | None = None,
+    address_space_bytes: int | None = None,
+    timeout_s: float | None = None,
 ) -> Measurement:
+    """`address_space_bytes` caps the process's virtual memory (RLIMIT_AS, like `ulimit -v`);
+    `timeout_s` kills a run that takes longer (an allocation failure can leave one hanging)."""
+
+    def cap() -> None:
+        if address_space_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space_bytes, address_space_bytes))
+
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (read after the process ends)
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -37,10 +50,13 @@ def measure(
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=cap if address_space_bytes else None,
     )
     root = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
+        if timeout_s and time.perf_counter() - started > timeout_s:
+            proc.kill()
         total = 0
         try:
             for p in [root, *root.children(recursive=True)]:

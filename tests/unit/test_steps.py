@@ -1,10 +1,13 @@
 """Step functions without Metaflow: validate, split, tune, train, evaluate, register."""
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from mlplatform.errors import DataQualityError
+from mlplatform.pipelines.estimators import resolve_estimator
 from mlplatform.pipelines.spec import PipelineSpec
 from mlplatform.pipelines.steps.evaluation import evaluate
 from mlplatform.pipelines.steps.ingest import IngestResult, ingest
@@ -141,3 +144,35 @@ def test_tuning_sample_is_capped_and_stratified(validated) -> None:
     sample = tuning_sample(spec, data)
     assert len(sample.y) == 1000
     assert abs(sample.y.mean() - data.y_train.mean()) < 0.01
+
+
+FAMILIES = {
+    "lightgbm": (
+        {"n_estimators": 60, "verbose": -1, "random_state": 0},
+        {"learning_rate": {"low": 0.05, "high": 0.2}, "num_leaves": [15, 31]},
+    ),
+    "xgboost": (
+        {"n_estimators": 60, "random_state": 0},
+        {"learning_rate": {"low": 0.05, "high": 0.2}, "max_depth": [3, 5]},
+    ),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_boosted_tree_families_train(validated, family: str) -> None:
+    params, space = FAMILIES[family]
+    spec = PipelineSpec.model_validate(
+        small_spec(**{"model.estimator": family, "model.params": params, "tuning.space": space})
+    )
+    data = split(spec, validated.table)
+    best = select_best(
+        [score_candidate(spec, tuning_sample(spec, data), p) for p in candidates(spec)]
+    )
+    model = build_pipeline(spec, best.params).fit(data.X_train, data.y_train)
+    assert evaluate(spec, model, data).metrics["roc_auc"] > 0.65  # learns the planted relation
+
+
+def test_missing_family_names_its_extra(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # as if not installed: import fails
+    with pytest.raises(ValueError, match=r"pip install 'mlplatform\[lightgbm\]'"):
+        resolve_estimator("lightgbm")

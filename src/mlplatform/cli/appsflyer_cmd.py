@@ -1,28 +1,28 @@
-"""`mlplatform appsflyer generate`: the seeded synthetic Pull API dataset."""
+"""`mlplatform appsflyer ...`: generate, validate, pull, datalocker, receive, sync-user.
+
+Each command imports the data stack it needs when it runs: `mlplatform --help` and commands
+that need none of it start in a fraction of a second.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.table import Table
 
 from mlplatform.cli.console import err, steps_progress
 from mlplatform.cli.console import out as out_console
-from mlplatform.data.appsflyer.datalocker import Checkpoint, list_partitions
-from mlplatform.data.appsflyer.pull_api import PullApi, token_from
-from mlplatform.data.appsflyer.pull_api import pull as pull_report
-from mlplatform.data.appsflyer.push_receiver import PushStore, create_app
+from mlplatform.data.appsflyer.layouts import FAULTS, LAYOUTS, Layout
 from mlplatform.data.appsflyer.reports import resolve_report
-from mlplatform.data.appsflyer.synthetic import FAULTS, Layout
-from mlplatform.data.appsflyer.synthetic import generate as generate_data
-from mlplatform.data.appsflyer.user_copy import sync_user as copy_for_user
-from mlplatform.data.appsflyer.validate import ReportValidation, validate_file
 from mlplatform.errors import PlatformError
 from mlplatform.settings import get_settings
+
+if TYPE_CHECKING:
+    from mlplatform.data.appsflyer.validate import ReportValidation
 
 app = typer.Typer(help="AppsFlyer data tools.", no_args_is_help=True)
 
@@ -50,7 +50,9 @@ def generate(
     ] = None,
 ) -> None:
     """Write every AppsFlyer report (seeded, with a learnable purchase signal)."""
-    if layout not in ("pull", "datalocker", "push"):
+    from mlplatform.data.appsflyer.synthetic import generate as generate_data
+
+    if layout not in LAYOUTS:
         raise PlatformError(f"unknown layout '{layout}'", "use pull, datalocker or push")
     faults = dict(_fault(text) for text in fault or [])
     with err.status(f"generating {installs:,} installs"):
@@ -95,6 +97,8 @@ def validate(
 
     Quarantined rows are not an error: the exit code is 0 unless the file cannot be read.
     """
+    from mlplatform.data.appsflyer.validate import validate_file
+
     with err.status("validating") as status:
 
         def show(progress: ReportValidation) -> None:
@@ -140,6 +144,9 @@ def pull(
     ] = None,
 ) -> None:
     """Land Pull API raw data day by day; days already landed are skipped."""
+    from mlplatform.data.appsflyer.pull_api import PullApi, token_from
+    from mlplatform.data.appsflyer.pull_api import pull as pull_report
+
     settings = get_settings().appsflyer
     rows_cap = max_rows or settings.max_rows
     if rows_cap not in (200_000, 1_000_000):
@@ -193,6 +200,9 @@ def datalocker(
     out: Annotated[Path, typer.Option(help="Folder for quarantine files.")] = Path("quarantine"),
 ) -> None:
     """Validate new complete Data Locker hours (those with _SUCCESS), once each."""
+    from mlplatform.data.appsflyer.datalocker import Checkpoint, list_partitions
+    from mlplatform.data.appsflyer.validate import validate_file
+
     report = resolve_report(topic)
     partitions = list_partitions(root, topic)
     state = Checkpoint(checkpoint or f"{root.rstrip('/')}/_mlplatform_{topic}.json")
@@ -235,6 +245,8 @@ def receive(
     """Receive Push API postbacks (POST JSON or GET query) at /postback."""
     import uvicorn
 
+    from mlplatform.data.appsflyer.push_receiver import PushStore, create_app
+
     store = PushStore(spool, raw_root or get_settings().appsflyer.raw_root, sns_topic_arn)
     err.print(f"receiving postbacks on http://{host}:{port}/postback (spool {spool})")
     uvicorn.run(create_app(store, roll_seconds), host=host, port=port, log_level="warning")
@@ -255,6 +267,8 @@ def sync_user_cmd(
     ] = None,
 ) -> None:
     """Copy raw AppsFlyer data to /data/<username>/appsflyer/ for notebook work."""
+    from mlplatform.data.appsflyer.user_copy import sync_user as copy_for_user
+
     settings = get_settings()
     names = report or ["installs", "organic_installs", "in_app_events", "organic_in_app_events"]
     paths = [resolve_report(name).pull_path for name in names]

@@ -16,7 +16,11 @@ ALIASES: dict[str, str] = {
     "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
     "gradient_boosting": "sklearn.ensemble.GradientBoostingClassifier",
     "extra_trees": "sklearn.ensemble.ExtraTreesClassifier",
+    "lightgbm": "lightgbm.LGBMClassifier",
+    "xgboost": "xgboost.XGBClassifier",
 }
+# Families that are optional installs: top-level module -> the extra that brings it.
+EXTRAS: dict[str, str] = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
 
 # Models that cannot digest one-hot matrices well get ordinal codes instead (see preprocess).
 NATIVE_CATEGORICAL = {"sklearn.ensemble.HistGradientBoostingClassifier"}
@@ -40,6 +44,12 @@ def resolve_estimator(name: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError:
+        extra = EXTRAS.get(module_name.split(".")[0])
+        if extra:
+            raise ValueError(
+                f"estimator '{name}' needs the {extra} package, which is not installed: "
+                f"pip install 'mlplatform[{extra}]'"
+            ) from None
         raise ValueError(
             f"unknown estimator '{name}': module '{module_name}' cannot be imported; "
             "check the dotted path or install the package that provides it"

@@ -22,7 +22,6 @@ from typing import Literal
 from mlplatform.errors import PlatformError, RunFailedError
 from mlplatform.pipelines.flows import TEMPLATES
 from mlplatform.pipelines.spec import PipelineSpec, load_spec
-from mlplatform.pipelines.steps.ingest import preflight
 from mlplatform.pipelines.steps.search import candidates
 from mlplatform.settings import home
 
@@ -69,6 +68,8 @@ def flow_for(spec: PipelineSpec) -> tuple[str, Path]:
 def prepare(spec_path: str, overrides: list[str]) -> PipelineSpec:
     """Validate spec + overrides and the data source; raises PlatformError before any run."""
     spec = load_spec(spec_path, overrides)
+    from mlplatform.pipelines.steps.ingest import preflight  # pandas: only when checking
+
     preflight(spec)
     return spec
 

@@ -31,7 +31,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -42,6 +41,7 @@ from mlplatform.data.appsflyer.columns import (
     SNAKE_TO_HEADER,
     datalocker_name,
 )
+from mlplatform.data.appsflyer.layouts import FAULTS, Layout
 from mlplatform.data.appsflyer.reports import REPORTS
 from mlplatform.errors import PlatformError
 
@@ -86,8 +86,6 @@ PRICES = np.array([0.99, 1.99, 4.99, 9.99, 19.99, 49.99])
 PRICE_SHARE = np.array([0.25, 0.25, 0.25, 0.13, 0.08, 0.04])
 EUR_PER_USD = 0.92
 
-Layout = Literal["pull", "datalocker", "push"]
-FAULTS = ("wrong_types", "missing_columns", "bad_quoting", "duplicates", "late_rows")
 # Retargeting networks re-engage lapsed users; their conversions are separate reports.
 RETARGETING_SOURCES = ("criteonew_int", "remerge_int", "googleadwords_int")
 # Data Locker topics for the report ids (organic rows live in the same topics there).

@@ -189,7 +189,9 @@ class _SeenKeys:
         while len(self.runs) > 1 and len(self.runs[-2]) <= 2 * len(self.runs[-1]):
             newest = self.runs.pop()
             # Disjoint sorted runs: a stable sort of the two is a linear merge.
-            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], newest]), kind="stable")
+            merged = np.concatenate([self.runs[-1], newest])
+            merged.sort(kind="stable")  # in place: one copy of the keys, not two
+            self.runs[-1] = merged
         return seen
 
 
