@@ -176,3 +176,11 @@ def test_missing_family_names_its_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "lightgbm", None)  # as if not installed: import fails
     with pytest.raises(ValueError, match=r"pip install 'mlplatform\[lightgbm\]'"):
         resolve_estimator("lightgbm")
+
+
+def test_open_ended_families_still_catch_typos() -> None:
+    # LightGBM takes **kwargs for its booster, so `verbose` is fine and `n_estimator` a typo.
+    with pytest.raises(ValueError, match="did you mean 'n_estimators'"):
+        PipelineSpec.model_validate(
+            small_spec(**{"model.estimator": "lightgbm", "model.params": {"n_estimator": 10}})
+        )

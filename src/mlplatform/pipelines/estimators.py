@@ -72,5 +72,14 @@ def estimator_param_names(cls: type) -> list[str]:
         return sorted(p for p in inspect.signature(cls).parameters if p not in ("self", "kwargs"))
 
 
+def accepts_extra_params(cls: type) -> bool:
+    """Whether the constructor takes **kwargs (passed on to a native library)."""
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 def make_estimator(name: str, params: dict[str, Any]) -> Any:
     return resolve_estimator(name)(**params)

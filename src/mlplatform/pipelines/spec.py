@@ -27,7 +27,12 @@ from pydantic import (
 
 from mlplatform.data.appsflyer.columns import FEATURE_TABLE_COLUMNS, label_columns
 from mlplatform.errors import SpecError
-from mlplatform.pipelines.estimators import estimator_param_names, resolve_estimator, resolve_path
+from mlplatform.pipelines.estimators import (
+    accepts_extra_params,
+    estimator_param_names,
+    resolve_estimator,
+    resolve_path,
+)
 from mlplatform.yamlsafe import LoadedYaml, load_yaml_file, load_yaml_text
 
 SPEC_VERSION = 1
@@ -360,9 +365,14 @@ def _trusted(info: ValidationInfo) -> bool:
 
 def _check_params(cls: type, params: dict[str, Any], where: str) -> None:
     valid = estimator_param_names(cls)
+    # LightGBM and XGBoost pass unnamed keyword arguments on to their boosters (`verbose`,
+    # `tree_method`): there only a near miss of a named parameter is surely a typo.
+    open_ended = accepts_extra_params(cls)
     for key in params:
         if key not in valid:
             near = difflib.get_close_matches(key, valid, n=1)
+            if open_ended and not near:
+                continue
             tip = f"did you mean '{near[0]}'?" if near else f"valid: {', '.join(valid)}"
             raise ValueError(f"{where}: '{key}' is not a parameter of {cls.__name__}; {tip}")
 

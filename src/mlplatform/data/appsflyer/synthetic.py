@@ -28,7 +28,7 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,12 +37,11 @@ import pandas as pd
 
 from mlplatform.data.appsflyer.columns import (
     PULL_API_COLUMNS,
-    PULL_API_HEADERS,
     SNAKE_TO_HEADER,
     datalocker_name,
 )
 from mlplatform.data.appsflyer.layouts import FAULTS, Layout
-from mlplatform.data.appsflyer.reports import REPORTS
+from mlplatform.data.appsflyer.reports import REPORTS, Report
 from mlplatform.errors import PlatformError
 
 START = np.datetime64("2026-09-01T00:00:00")
@@ -511,6 +510,19 @@ def _csv_line(fields: list[str]) -> str:
     return buffer.getvalue()
 
 
+def _laid_out(
+    rows: pd.DataFrame, report: Report, faults: _Faults, target: str, name_of: Callable[[str], str]
+) -> pd.DataFrame:
+    """The report's rows with faults applied, in every column of the layout (named by
+    `name_of`, in the Pull API's order)."""
+    faults.target = target
+    rows = faults.values(rows, report.in_app)
+    full = pd.DataFrame({name_of(s): "" for _, s in PULL_API_COLUMNS}, index=rows.index)
+    for column in rows.columns:
+        full[name_of(column)] = rows[column].to_numpy()
+    return full
+
+
 def _write_pull(
     root: Path,
     app_id: str,
@@ -520,11 +532,7 @@ def _write_pull(
     out: GeneratedData,
 ) -> None:
     report = REPORTS[report_id]
-    faults.target = report.pull_path
-    rows = faults.values(rows, report.in_app)
-    full = pd.DataFrame({h: "" for h in PULL_API_HEADERS}, index=rows.index)
-    for column in rows.columns:
-        full[SNAKE_TO_HEADER[column]] = rows[column].to_numpy()
+    full = _laid_out(rows, report, faults, report.pull_path, SNAKE_TO_HEADER.__getitem__)
     # Pull API files are per day of the event (install time for installs reports).
     time_column = "Install Time" if report_id in ("installs", "organic_installs") else "Event Time"
     dates = pd.to_datetime(full[time_column].str.slice(0, 10), errors="coerce")
@@ -547,12 +555,7 @@ def _write_datalocker(
     faults: _Faults,
     out: GeneratedData,
 ) -> None:
-    report = REPORTS[report_id]
-    faults.target = topic
-    rows = faults.values(rows, report.in_app)
-    full = pd.DataFrame({datalocker_name(s): "" for _, s in PULL_API_COLUMNS}, index=rows.index)
-    for column in rows.columns:
-        full[datalocker_name(column)] = rows[column].to_numpy()
+    full = _laid_out(rows, REPORTS[report_id], faults, topic, datalocker_name)
     # Hour folders follow arrival: a row lands within the hour after its event, a late one in
     # its day's `h=late` folder.
     arrival = pd.to_datetime(full["event_time"], errors="coerce").fillna(pd.Timestamp("2026-09-01"))
