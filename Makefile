@@ -24,7 +24,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# torch first and pinned: its CPU build is on these machines' disk, while the plain `torch`
+# a dependency would ask for pulls gigabytes of CUDA libraries (Keras needs a backend).
 $(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 

@@ -155,11 +155,15 @@ FAMILIES = {
         {"n_estimators": 60, "random_state": 0},
         {"learning_rate": {"low": 0.05, "high": 0.2}, "max_depth": [3, 5]},
     ),
+    "keras_mlp": (
+        {"epochs": 8, "hidden_units": [32, 16], "random_state": 0},
+        {"learning_rate": {"low": 0.001, "high": 0.01, "log": True}, "dropout": [0.0, 0.2]},
+    ),
 }
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_boosted_tree_families_train(validated, family: str) -> None:
+def test_algorithm_families_train(validated, family: str) -> None:
     params, space = FAMILIES[family]
     spec = PipelineSpec.model_validate(
         small_spec(**{"model.estimator": family, "model.params": params, "tuning.space": space})

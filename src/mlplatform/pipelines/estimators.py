@@ -18,6 +18,7 @@ ALIASES: dict[str, str] = {
     "extra_trees": "sklearn.ensemble.ExtraTreesClassifier",
     "lightgbm": "lightgbm.LGBMClassifier",
     "xgboost": "xgboost.XGBClassifier",
+    "keras_mlp": "mlplatform.pipelines.keras_adapter.KerasMLPClassifier",
 }
 # Families that are optional installs: top-level module -> the extra that brings it.
 EXTRAS: dict[str, str] = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
