@@ -44,6 +44,8 @@ from mlplatform.data.appsflyer.layouts import FAULTS, Layout
 from mlplatform.data.appsflyer.reports import REPORTS, Report
 from mlplatform.errors import PlatformError
 
+# Bump when the same arguments would write different bytes: cached datasets are keyed by it.
+GENERATOR_VERSION = 2
 START = np.datetime64("2026-09-01T00:00:00")
 
 # (media source, share, effect on purchase log-odds, campaigns)

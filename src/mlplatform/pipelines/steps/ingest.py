@@ -13,7 +13,7 @@ import pandas as pd
 
 from mlplatform.data.appsflyer.columns import EVENT_COLUMNS, HEADER_TO_SNAKE, INSTALL_COLUMNS
 from mlplatform.data.appsflyer.features import build_install_table
-from mlplatform.data.appsflyer.synthetic import generate
+from mlplatform.data.appsflyer.synthetic import GENERATOR_VERSION, generate
 from mlplatform.data.quarantine import combine
 from mlplatform.data.sources import detect_format, expand, read_files, read_header
 from mlplatform.errors import DataSourceError
@@ -46,7 +46,9 @@ class IngestResult:
 
 def synthetic_dir(source: SyntheticSource) -> Path:
     """Generate once per parameter set: the generator is deterministic, so the cache is exact."""
-    key = hashlib.sha256(source.model_dump_json().encode()).hexdigest()[:12]
+    # The generator's version is part of the key: a newer generator writes different bytes.
+    identity = f"{GENERATOR_VERSION}:{source.model_dump_json()}"
+    key = hashlib.sha256(identity.encode()).hexdigest()[:12]
     target = home() / "cache" / "synthetic" / key
     if not target.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
