@@ -1,0 +1,133 @@
+"""The template compiles to an AWS Step Functions state machine, unchanged.
+
+Metaflow's `step-functions create --only-json` registers the Batch job definition and prints
+the state machine without deploying it. The AWS endpoint is moto, holding what a deployed
+platform has (artifacts bucket, Batch compute environment and queue); the assertions are on
+the compiled JSON: every step, the tuning fan-out as a Map state, and the spec's cpu and
+memory on the steps that declare them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from mlplatform.pipelines.flows import TEMPLATES
+from mlplatform.pipelines.launcher import metaflow_user
+from tests.conftest import AWS_ENV, EXAMPLE_SPEC
+
+pytestmark = pytest.mark.slow
+ACCOUNT = "123456789012"
+STEPS = {"start", "ingest", "validate", "split", "tune", "select", "train", "evaluate",
+         "register", "end"}  # fmt: skip
+HEAVY = {"ingest", "validate", "split", "tune", "train", "evaluate"}  # @resources from the spec
+
+
+def _clients(endpoint: str) -> dict[str, str]:
+    return {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": AWS_ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
+@pytest.fixture(scope="module")
+def batch_platform(aws_endpoint: str) -> dict[str, str]:
+    """The AWS side of a deployed platform, in moto: bucket, network, Batch queue."""
+    clients = _clients(aws_endpoint)
+    boto3.client("s3", **clients).create_bucket(Bucket="metaflow-artifacts-sfn")
+    ec2 = boto3.client("ec2", **clients)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="batch", Description="batch", VpcId=vpc)
+    iam = boto3.client("iam", **clients)
+    iam.create_instance_profile(InstanceProfileName="ecs-instance")
+    trust = {"Version": "2012-10-17", "Statement": []}
+    iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument=json.dumps(trust))
+    batch = boto3.client("batch", **clients)
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="mlplatform-cpu",
+        type="MANAGED",
+        state="ENABLED",
+        serviceRole=f"arn:aws:iam::{ACCOUNT}:role/batch-service",
+        computeResources={
+            "type": "EC2",
+            "minvCpus": 0,
+            "maxvCpus": 64,
+            "instanceTypes": ["optimal"],
+            "subnets": [subnet],
+            "securityGroupIds": [group["GroupId"]],
+            "instanceRole": f"arn:aws:iam::{ACCOUNT}:instance-profile/ecs-instance",
+        },
+    )
+    batch.create_job_queue(
+        jobQueueName="mlplatform-cpu",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[
+            {"order": 1, "computeEnvironment": environment["computeEnvironmentArn"]}
+        ],
+    )
+    return {
+        **AWS_ENV,
+        "AWS_ENDPOINT_URL": aws_endpoint,
+        "METAFLOW_USER": metaflow_user(),
+        "METAFLOW_DEFAULT_DATASTORE": "s3",
+        "METAFLOW_DATASTORE_SYSROOT_S3": "s3://metaflow-artifacts-sfn/metaflow",
+        "METAFLOW_S3_ENDPOINT_URL": aws_endpoint,
+        "METAFLOW_BATCH_JOB_QUEUE": "mlplatform-cpu",
+        "METAFLOW_ECS_S3_ACCESS_IAM_ROLE": f"arn:aws:iam::{ACCOUNT}:role/metaflow-batch",
+        "METAFLOW_SFN_IAM_ROLE": f"arn:aws:iam::{ACCOUNT}:role/metaflow-sfn",
+        "METAFLOW_EVENTS_SFN_ACCESS_IAM_ROLE": f"arn:aws:iam::{ACCOUNT}:role/metaflow-events",
+        "METAFLOW_SFN_DYNAMO_DB_TABLE": "metaflow-sfn-state",
+    }
+
+
+def test_classification_compiles_to_step_functions(
+    tmp_path: Path, batch_platform: dict[str, str]
+) -> None:
+    spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
+    spec["resources"] = {"cpu": 2, "memory": 8192}
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    _, flow_file = TEMPLATES["classification"]
+    command = [sys.executable, str(flow_file), "--config", "pipeline", str(spec_path)]
+    compiled = subprocess.run(
+        [*command, "step-functions", "create", "--only-json"],
+        cwd=tmp_path,
+        env={**os.environ, **batch_platform},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert compiled.returncode == 0, compiled.stderr[-3000:]
+    machine = json.loads(compiled.stdout[compiled.stdout.index("{") :])
+    states = machine["States"]
+    assert {name.lstrip("#*") for name in states} == STEPS  # every step, nothing else
+    fan_out = states["*tune"]
+    assert fan_out["Type"] == "Map" and set(fan_out["Iterator"]["States"]) == {"tune"}
+    tasks = {
+        name: state
+        for name, state in states.items()
+        if state["Type"] == "Task" and "JobQueue" in state["Parameters"]
+    }
+    tasks["tune"] = fan_out["Iterator"]["States"]["tune"]
+    assert set(tasks) == STEPS
+    for name, task in tasks.items():
+        parameters = task["Parameters"]
+        assert parameters["JobQueue"] == "mlplatform-cpu"
+        overrides = parameters["ContainerOverrides"]["ResourceRequirements"]
+        got = {r["Type"]: r["Value"] for r in overrides}
+        # The data steps get the spec's resources; bookkeeping steps keep Metaflow's defaults.
+        wanted = ("2", "8192") if name in HEAVY else ("1", "4096")
+        assert (got["VCPU"], got["MEMORY"]) == wanted, name
+    definitions = boto3.client("batch", **_clients(batch_platform["AWS_ENDPOINT_URL"]))
+    assert definitions.describe_job_definitions()["jobDefinitions"]  # registered on the way
