@@ -1,7 +1,8 @@
-"""The template compiles to an AWS Step Functions state machine, unchanged.
+"""The template compiles to a Step Functions state machine and an Argo WorkflowTemplate.
 
 Metaflow's `step-functions create --only-json` registers the Batch job definition and prints
-the state machine without deploying it. The AWS endpoint is moto, holding what a deployed
+the state machine without deploying it; `argo-workflows create --only-json` prints the
+WorkflowTemplate. The AWS endpoint is moto, holding what a deployed
 platform has (artifacts bucket, Batch compute environment and queue); the assertions are on
 the compiled JSON: every step, the tuning fan-out as a Map state, and the spec's cpu and
 memory on the steps that declare them.
@@ -131,3 +132,40 @@ def test_classification_compiles_to_step_functions(
         assert (got["VCPU"], got["MEMORY"]) == wanted, name
     definitions = boto3.client("batch", **_clients(batch_platform["AWS_ENDPOINT_URL"]))
     assert definitions.describe_job_definitions()["jobDefinitions"]  # registered on the way
+
+
+def test_classification_compiles_to_argo_workflows(
+    tmp_path: Path, batch_platform: dict[str, str]
+) -> None:
+    spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
+    spec["resources"] = {"cpu": 2, "memory": 8192}
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(spec))
+    _, flow_file = TEMPLATES["classification"]
+    kubernetes = {
+        "METAFLOW_KUBERNETES_NAMESPACE": "mlplatform",
+        "METAFLOW_KUBERNETES_SERVICE_ACCOUNT": "metaflow",
+    }
+    compiled = subprocess.run(
+        [sys.executable, str(flow_file), "--config", "pipeline", str(spec_path),
+         "argo-workflows", "create", "--only-json"],
+        cwd=tmp_path,
+        env={**os.environ, **batch_platform, **kubernetes},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr[-3000:]
+    template = json.loads(compiled.stdout[compiled.stdout.index("{") :])
+    assert template["kind"] == "WorkflowTemplate"
+    assert template["metadata"]["namespace"] == "mlplatform"
+    templates = {t["name"]: t for t in template["spec"]["templates"]}
+    dag = {task["name"]: task for task in templates["ClassificationFlow"]["dag"]["tasks"]}
+    fan_out = [name for name, task in dag.items() if "withParam" in task]
+    assert len(fan_out) == 1  # the tuning foreach, as a parallel withParam loop
+    assert [t["name"] for t in templates[fan_out[0]]["dag"]["tasks"]] == ["tune"]
+    assert set(dag) - set(fan_out) == STEPS - {"tune"}
+    for step in STEPS:
+        requests = templates[step]["container"]["resources"]["requests"]
+        cpu, memory = float(requests["cpu"]), float(requests["memory"].rstrip("M"))
+        assert (cpu, memory) == ((2, 8192) if step in HEAVY else (1, 4096)), step
