@@ -92,25 +92,30 @@ def batch_platform(aws_endpoint: str) -> dict[str, str]:
     }
 
 
-def test_classification_compiles_to_step_functions(
-    tmp_path: Path, batch_platform: dict[str, str]
-) -> None:
+def _compile(tmp_path: Path, env: dict[str, str], scheduler: str) -> dict:
+    """`<scheduler> create --only-json` of the example spec with 2 vCPUs and 8 GB per task."""
     spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
     spec["resources"] = {"cpu": 2, "memory": 8192}
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec))
     _, flow_file = TEMPLATES["classification"]
-    command = [sys.executable, str(flow_file), "--config", "pipeline", str(spec_path)]
     compiled = subprocess.run(
-        [*command, "step-functions", "create", "--only-json"],
+        [sys.executable, str(flow_file), "--config", "pipeline", str(spec_path),
+         scheduler, "create", "--only-json"],
         cwd=tmp_path,
-        env={**os.environ, **batch_platform},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=300,
-    )
+    )  # fmt: skip
     assert compiled.returncode == 0, compiled.stderr[-3000:]
-    machine = json.loads(compiled.stdout[compiled.stdout.index("{") :])
+    return json.loads(compiled.stdout[compiled.stdout.index("{") :])
+
+
+def test_classification_compiles_to_step_functions(
+    tmp_path: Path, batch_platform: dict[str, str]
+) -> None:
+    machine = _compile(tmp_path, batch_platform, "step-functions")
     states = machine["States"]
     assert {name.lstrip("#*") for name in states} == STEPS  # every step, nothing else
     fan_out = states["*tune"]
@@ -137,26 +142,11 @@ def test_classification_compiles_to_step_functions(
 def test_classification_compiles_to_argo_workflows(
     tmp_path: Path, batch_platform: dict[str, str]
 ) -> None:
-    spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
-    spec["resources"] = {"cpu": 2, "memory": 8192}
-    spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump(spec))
-    _, flow_file = TEMPLATES["classification"]
     kubernetes = {
         "METAFLOW_KUBERNETES_NAMESPACE": "mlplatform",
         "METAFLOW_KUBERNETES_SERVICE_ACCOUNT": "metaflow",
     }
-    compiled = subprocess.run(
-        [sys.executable, str(flow_file), "--config", "pipeline", str(spec_path),
-         "argo-workflows", "create", "--only-json"],
-        cwd=tmp_path,
-        env={**os.environ, **batch_platform, **kubernetes},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )  # fmt: skip
-    assert compiled.returncode == 0, compiled.stderr[-3000:]
-    template = json.loads(compiled.stdout[compiled.stdout.index("{") :])
+    template = _compile(tmp_path, batch_platform | kubernetes, "argo-workflows")
     assert template["kind"] == "WorkflowTemplate"
     assert template["metadata"]["namespace"] == "mlplatform"
     templates = {t["name"]: t for t in template["spec"]["templates"]}
