@@ -1,11 +1,11 @@
-"""The template compiles to a Step Functions state machine and an Argo WorkflowTemplate.
+"""Every template compiles to a Step Functions state machine and an Argo WorkflowTemplate.
 
 Metaflow's `step-functions create --only-json` registers the Batch job definition and prints
 the state machine without deploying it; `argo-workflows create --only-json` prints the
 WorkflowTemplate. The AWS endpoint is moto, holding what a deployed
 platform has (artifacts bucket, Batch compute environment and queue); the assertions are on
-the compiled JSON: every step, the tuning fan-out as a Map state, and the spec's cpu and
-memory on the steps that declare them.
+the compiled JSON: every step, each tuning round's fan-out as a Map state / withParam loop,
+and the spec's cpu and memory on the steps that declare them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -22,13 +23,42 @@ import yaml
 
 from mlplatform.pipelines.flows import TEMPLATES
 from mlplatform.pipelines.launcher import metaflow_user
-from tests.conftest import AWS_ENV, EXAMPLE_SPEC
+from tests.conftest import AWS_ENV, REPO
 
 pytestmark = pytest.mark.slow
 ACCOUNT = "123456789012"
-STEPS = {"start", "ingest", "validate", "split", "tune", "select", "train", "evaluate",
-         "register", "end"}  # fmt: skip
-HEAVY = {"ingest", "validate", "split", "tune", "train", "evaluate"}  # @resources from the spec
+EXAMPLES = REPO / "examples" / "pipelines"
+
+
+@dataclass(frozen=True)
+class Template:
+    task: str
+    example: str
+    steps: frozenset[str]
+    heavy: frozenset[str]  # steps with @resources from the spec
+    fan_outs: frozenset[str]  # foreach bodies
+
+
+TRAINING_STEPS = frozenset({"start", "ingest", "validate", "split", "tune", "learn",
+                            "round_two", "tune_more", "select", "train", "evaluate", "register",
+                            "end"})  # fmt: skip
+TRAINING_HEAVY = frozenset({"ingest", "validate", "split", "tune", "tune_more", "train",
+                            "evaluate"})  # fmt: skip
+TUNING = frozenset({"tune", "tune_more"})
+TEMPLATE_CASES = [
+    Template(
+        "classification", "appsflyer_d7_purchase.yaml", TRAINING_STEPS, TRAINING_HEAVY, TUNING
+    ),
+    Template("regression", "appsflyer_d30_revenue.yaml", TRAINING_STEPS, TRAINING_HEAVY, TUNING),
+    Template("nlp", "support_messages.yaml", TRAINING_STEPS, TRAINING_HEAVY, TUNING),
+    Template(
+        "scoring",
+        "score_d7_purchase.yaml",
+        frozenset({"start", "ingest", "validate", "predict", "end"}),
+        frozenset({"ingest", "validate", "predict"}),
+        frozenset(),
+    ),
+]
 
 
 def _clients(endpoint: str) -> dict[str, str]:
@@ -92,13 +122,15 @@ def batch_platform(aws_endpoint: str) -> dict[str, str]:
     }
 
 
-def _compile(tmp_path: Path, env: dict[str, str], scheduler: str) -> dict:
-    """`<scheduler> create --only-json` of the example spec with 2 vCPUs and 8 GB per task."""
-    spec = yaml.safe_load(EXAMPLE_SPEC.read_text())
+def _compile(tmp_path: Path, env: dict[str, str], scheduler: str, template: Template) -> dict:
+    """`<scheduler> create --only-json` of the template's example spec with 2 vCPUs and 8 GB
+    per task."""
+    spec = yaml.safe_load((EXAMPLES / template.example).read_text())
     spec["resources"] = {"cpu": 2, "memory": 8192}
+    spec.get("scoring", {}).pop("train_spec", None)  # a relative path; compiling needs none
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(spec))
-    _, flow_file = TEMPLATES["classification"]
+    _, flow_file = TEMPLATES[template.task]
     compiled = subprocess.run(
         [sys.executable, str(flow_file), "--config", "pipeline", str(spec_path),
          scheduler, "create", "--only-json"],
@@ -112,50 +144,55 @@ def _compile(tmp_path: Path, env: dict[str, str], scheduler: str) -> dict:
     return json.loads(compiled.stdout[compiled.stdout.index("{") :])
 
 
-def test_classification_compiles_to_step_functions(
-    tmp_path: Path, batch_platform: dict[str, str]
+@pytest.mark.parametrize("template", TEMPLATE_CASES, ids=lambda t: t.task)
+def test_template_compiles_to_step_functions(
+    tmp_path: Path, batch_platform: dict[str, str], template: Template
 ) -> None:
-    machine = _compile(tmp_path, batch_platform, "step-functions")
+    machine = _compile(tmp_path, batch_platform, "step-functions", template)
     states = machine["States"]
-    assert {name.lstrip("#*") for name in states} == STEPS  # every step, nothing else
-    fan_out = states["*tune"]
-    assert fan_out["Type"] == "Map" and set(fan_out["Iterator"]["States"]) == {"tune"}
+    assert {name.lstrip("#*") for name in states} == template.steps  # every step, nothing else
     tasks = {
         name: state
         for name, state in states.items()
         if state["Type"] == "Task" and "JobQueue" in state["Parameters"]
     }
-    tasks["tune"] = fan_out["Iterator"]["States"]["tune"]
-    assert set(tasks) == STEPS
+    for body in template.fan_outs:
+        fan_out = states[f"*{body}"]
+        assert fan_out["Type"] == "Map" and set(fan_out["Iterator"]["States"]) == {body}
+        tasks[body] = fan_out["Iterator"]["States"][body]
+    assert set(tasks) == template.steps
     for name, task in tasks.items():
         parameters = task["Parameters"]
         assert parameters["JobQueue"] == "mlplatform-cpu"
         overrides = parameters["ContainerOverrides"]["ResourceRequirements"]
         got = {r["Type"]: r["Value"] for r in overrides}
         # The data steps get the spec's resources; bookkeeping steps keep Metaflow's defaults.
-        wanted = ("2", "8192") if name in HEAVY else ("1", "4096")
+        wanted = ("2", "8192") if name in template.heavy else ("1", "4096")
         assert (got["VCPU"], got["MEMORY"]) == wanted, name
     definitions = boto3.client("batch", **_clients(batch_platform["AWS_ENDPOINT_URL"]))
     assert definitions.describe_job_definitions()["jobDefinitions"]  # registered on the way
 
 
-def test_classification_compiles_to_argo_workflows(
-    tmp_path: Path, batch_platform: dict[str, str]
+@pytest.mark.parametrize("template", TEMPLATE_CASES, ids=lambda t: t.task)
+def test_template_compiles_to_argo_workflows(
+    tmp_path: Path, batch_platform: dict[str, str], template: Template
 ) -> None:
     kubernetes = {
         "METAFLOW_KUBERNETES_NAMESPACE": "mlplatform",
         "METAFLOW_KUBERNETES_SERVICE_ACCOUNT": "metaflow",
     }
-    template = _compile(tmp_path, batch_platform | kubernetes, "argo-workflows")
-    assert template["kind"] == "WorkflowTemplate"
-    assert template["metadata"]["namespace"] == "mlplatform"
-    templates = {t["name"]: t for t in template["spec"]["templates"]}
-    dag = {task["name"]: task for task in templates["ClassificationFlow"]["dag"]["tasks"]}
-    fan_out = [name for name, task in dag.items() if "withParam" in task]
-    assert len(fan_out) == 1  # the tuning foreach, as a parallel withParam loop
-    assert [t["name"] for t in templates[fan_out[0]]["dag"]["tasks"]] == ["tune"]
-    assert set(dag) - set(fan_out) == STEPS - {"tune"}
-    for step in STEPS:
+    compiled = _compile(tmp_path, batch_platform | kubernetes, "argo-workflows", template)
+    assert compiled["kind"] == "WorkflowTemplate"
+    assert compiled["metadata"]["namespace"] == "mlplatform"
+    templates = {t["name"]: t for t in compiled["spec"]["templates"]}
+    flow_name, _ = TEMPLATES[template.task]
+    dag = {task["name"]: task for task in templates[flow_name]["dag"]["tasks"]}
+    loops = [name for name, task in dag.items() if "withParam" in task]
+    # Each tuning round is a parallel withParam loop over a nested DAG running its body.
+    bodies = {t["name"] for loop in loops for t in templates[loop]["dag"]["tasks"]}
+    assert bodies == template.fan_outs and len(loops) == len(template.fan_outs)
+    assert set(dag) - set(loops) == template.steps - template.fan_outs
+    for step in template.steps:
         requests = templates[step]["container"]["resources"]["requests"]
         cpu, memory = float(requests["cpu"]), float(requests["memory"].rstrip("M"))
-        assert (cpu, memory) == ((2, 8192) if step in HEAVY else (1, 4096)), step
+        assert (cpu, memory) == ((2, 8192) if step in template.heavy else (1, 4096)), step

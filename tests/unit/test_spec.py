@@ -29,7 +29,7 @@ def _error(tmp_path: Path, spec: dict | str, overrides: list[str] | None = None)
 def test_example_spec_is_valid() -> None:
     spec = load_spec(EXAMPLE_SPEC)
     assert spec.pipeline_id == "marketing.d7_purchase"
-    assert spec.model.estimator_path == "sklearn.ensemble.HistGradientBoostingClassifier"
+    assert spec.estimator_path == "sklearn.ensemble.HistGradientBoostingClassifier"
     assert "purchased_d7" in spec.required_columns()
 
 
@@ -80,8 +80,54 @@ def test_feature_not_in_appsflyer_table(tmp_path: Path) -> None:
     assert "did you mean 'd0_events'?" in _error(tmp_path, spec)
 
 
-def test_other_tasks_say_not_yet(tmp_path: Path) -> None:
-    assert "has no template in this version" in _error(tmp_path, small_spec(task="regression"))
+def test_metrics_must_fit_the_task(tmp_path: Path) -> None:
+    regression = small_spec(
+        task="regression",
+        **{"target.column": "revenue_d30_usd", "tuning.metric": "rmse", "evaluation.gate": None},
+    )
+    message = _error(tmp_path, regression)  # the example's roc_auc metrics are not regression's
+    assert "evaluation" in message and "'roc_auc' is not a regression metric" in message
+    near = small_spec(**{"evaluation.metrics": ["roc_auc", "acuracy"]})
+    assert "did you mean 'accuracy'?" in _error(tmp_path, near)
+
+
+def test_task_defaults_fill_metrics_and_pick_the_regressor(tmp_path: Path) -> None:
+    raw = small_spec(task="regression", **{"target.column": "revenue_d30_usd"})
+    del raw["evaluation"], raw["tuning"]["metric"]
+    raw["target"]["transform"] = "log1p"
+    spec = load_spec(write_spec(tmp_path / "spec.yaml", raw))
+    assert isinstance(spec, PipelineSpec)
+    assert spec.evaluation.metrics == ["rmse", "mae", "r2"]
+    assert spec.tuning is not None and spec.tuning.metric == "rmse"
+    assert spec.estimator_path == "sklearn.ensemble.HistGradientBoostingRegressor"
+    assert spec.champion_metric == "rmse"
+
+
+def test_task_specific_options_are_refused_elsewhere(tmp_path: Path) -> None:
+    transform = small_spec(**{"target.transform": "log1p"})
+    assert "target.transform applies to regression only" in _error(tmp_path, transform)
+    nlp = small_spec(task="nlp", **{"evaluation.metrics": ["accuracy"], "evaluation.gate": None})
+    nlp["tuning"]["metric"] = "accuracy"
+    assert "needs at least one column in features.text" in _error(tmp_path, nlp)
+    stopping = small_spec(
+        **{"model.estimator": "logistic_regression", "model.params": {}, "tuning": None}
+    )
+    stopping["model"]["early_stopping"] = {"rounds": 5}
+    assert "early_stopping applies to boosted trees" in _error(tmp_path, stopping)
+
+
+def test_scoring_spec_names_a_model(tmp_path: Path) -> None:
+    scoring = {
+        "version": 1,
+        "task": "scoring",
+        "project": "tests",
+        "name": "scores",
+        "data": {"source": {"kind": "synthetic", "installs": 500}},
+        "scoring": {"model": "marketing.d7_purchase@latest"},
+    }
+    assert "must be '<project>.<name>@champion' or 'Flow/run_id'" in _error(tmp_path, scoring)
+    scoring["scoring"] = {"model": "x.y@champion", "modle": 1}
+    assert "unknown key 'modle'" in _error(tmp_path, scoring)
 
 
 def test_overrides_apply_and_validate(tmp_path: Path) -> None:

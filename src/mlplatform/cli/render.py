@@ -39,25 +39,15 @@ def print_run(
                 f"{name} in / valid / quarantined",
                 " / ".join(f"{counts[k]:,}" for k in ("rows_in", "rows_valid", "rows_quarantined")),
             )
-        table.add_row("training examples", f"{validation['examples']:,}")
-        table.add_row("best hyperparameters", json.dumps(summary["best_params"]))
-        for metric, value in summary["metrics"].items():
-            table.add_row(f"holdout {metric}", _fmt(value))
-        gate = summary.get("gate")
-        if gate:
-            table.add_row(
-                "gate", f"{gate}: {'passed (champion)' if summary['gate_passed'] else 'failed'}"
-            )
-        table.add_row("model", summary["model_path"])
-        table.add_row("quarantine", summary["quarantine_path"])
         lines |= {
             "rows_in": validation["rows_in"],
             "rows_valid": validation["rows_valid"],
             "rows_quarantined": validation["rows_quarantined"],
-            **summary["metrics"],
-            "gate_passed": summary.get("gate_passed"),
-            "model_path": summary["model_path"],
         }
+        if "rows_scored" in summary:
+            _scoring_rows(table, lines, summary)
+        else:
+            _training_rows(table, lines, summary)
     if card_path:
         table.add_row("card", card_path)
         lines["card_path"] = card_path
@@ -70,3 +60,37 @@ def print_run(
         if isinstance(value, float):
             value = round(value, 4)
         out.print(f"{name}: {value}", highlight=False, soft_wrap=True)
+
+
+def _training_rows(table: Table, lines: dict[str, Any], summary: dict[str, Any]) -> None:
+    table.add_row("training examples", f"{summary['validation']['examples']:,}")
+    table.add_row("best hyperparameters", json.dumps(summary["best_params"]))
+    for metric, value in summary["metrics"].items():
+        table.add_row(f"holdout {metric}", _fmt(value))
+    gate = summary.get("gate")
+    if gate:
+        table.add_row("gate", f"{gate}: {'passed' if summary['gate_passed'] else 'failed'}")
+    if "registry" in summary:
+        table.add_row("registry", summary["registry"])
+    table.add_row("model", summary["model_path"])
+    table.add_row("quarantine", summary["quarantine_path"])
+    lines |= {
+        **summary["metrics"],
+        "gate_passed": summary.get("gate_passed"),
+        "champion": summary.get("champion"),
+        "model_path": summary["model_path"],
+    }
+
+
+def _scoring_rows(table: Table, lines: dict[str, Any], summary: dict[str, Any]) -> None:
+    table.add_row("model version", summary["model_version"])
+    table.add_row("rows scored", f"{summary['rows_scored']:,}")
+    table.add_row("rows rejected", f"{summary['rows_rejected']:,}")
+    table.add_row("predictions", summary["predictions"])
+    table.add_row("quarantine", summary["quarantine_path"])
+    lines |= {
+        "model_version": summary["model_version"],
+        "rows_scored": summary["rows_scored"],
+        "rows_rejected": summary["rows_rejected"],
+        "predictions": summary["predictions"],
+    }

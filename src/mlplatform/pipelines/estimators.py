@@ -8,38 +8,59 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from typing import Any
+from typing import Any, Literal
 
-ALIASES: dict[str, str] = {
-    "logistic_regression": "sklearn.linear_model.LogisticRegression",
-    "random_forest": "sklearn.ensemble.RandomForestClassifier",
-    "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
-    "gradient_boosting": "sklearn.ensemble.GradientBoostingClassifier",
-    "extra_trees": "sklearn.ensemble.ExtraTreesClassifier",
-    "lightgbm": "lightgbm.LGBMClassifier",
-    "xgboost": "xgboost.XGBClassifier",
-    "keras_mlp": "mlplatform.pipelines.keras_adapter.KerasMLPClassifier",
+EstimatorKind = Literal["classifier", "regressor"]
+
+# The same short name picks the family's classifier or regressor, by the spec's task.
+ALIASES: dict[EstimatorKind, dict[str, str]] = {
+    "classifier": {
+        "logistic_regression": "sklearn.linear_model.LogisticRegression",
+        "random_forest": "sklearn.ensemble.RandomForestClassifier",
+        "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
+        "gradient_boosting": "sklearn.ensemble.GradientBoostingClassifier",
+        "extra_trees": "sklearn.ensemble.ExtraTreesClassifier",
+        "linear_svm": "sklearn.svm.LinearSVC",
+        "lightgbm": "lightgbm.LGBMClassifier",
+        "xgboost": "xgboost.XGBClassifier",
+        "keras_mlp": "mlplatform.pipelines.keras_adapter.KerasMLPClassifier",
+    },
+    "regressor": {
+        "linear_regression": "sklearn.linear_model.LinearRegression",
+        "ridge": "sklearn.linear_model.Ridge",
+        "random_forest": "sklearn.ensemble.RandomForestRegressor",
+        "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingRegressor",
+        "gradient_boosting": "sklearn.ensemble.GradientBoostingRegressor",
+        "extra_trees": "sklearn.ensemble.ExtraTreesRegressor",
+        "lightgbm": "lightgbm.LGBMRegressor",
+        "xgboost": "xgboost.XGBRegressor",
+        "keras_mlp": "mlplatform.pipelines.keras_adapter.KerasMLPRegressor",
+    },
 }
 # Families that are optional installs: top-level module -> the extra that brings it.
 EXTRAS: dict[str, str] = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
 
 # Models that cannot digest one-hot matrices well get ordinal codes instead (see preprocess).
-NATIVE_CATEGORICAL = {"sklearn.ensemble.HistGradientBoostingClassifier"}
+NATIVE_CATEGORICAL = {
+    "sklearn.ensemble.HistGradientBoostingClassifier",
+    "sklearn.ensemble.HistGradientBoostingRegressor",
+}
 
 
-def resolve_path(name: str) -> str:
-    return ALIASES.get(name, name)
+def resolve_path(name: str, kind: EstimatorKind = "classifier") -> str:
+    return ALIASES[kind].get(name, name)
 
 
-def resolve_estimator(name: str) -> type:
+def resolve_estimator(name: str, kind: EstimatorKind = "classifier") -> type:
     """Import the estimator class; raise ValueError with a suggestion when it does not exist."""
-    path = resolve_path(name)
+    path = resolve_path(name, kind)
     module_name, _, class_name = path.rpartition(".")
     if not module_name:
-        near = difflib.get_close_matches(name, ALIASES, n=1)
+        aliases = ALIASES[kind]
+        near = difflib.get_close_matches(name, aliases, n=1)
         tip = f"did you mean '{near[0]}'? " if near else ""
         raise ValueError(
-            f"unknown estimator '{name}': {tip}use an alias ({', '.join(sorted(ALIASES))}) "
+            f"unknown {kind} '{name}': {tip}use an alias ({', '.join(sorted(aliases))}) "
             "or a dotted path such as sklearn.ensemble.RandomForestClassifier"
         )
     try:
@@ -82,5 +103,5 @@ def accepts_extra_params(cls: type) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
-def make_estimator(name: str, params: dict[str, Any]) -> Any:
-    return resolve_estimator(name)(**params)
+def make_estimator(name: str, params: dict[str, Any], kind: EstimatorKind = "classifier") -> Any:
+    return resolve_estimator(name, kind)(**params)

@@ -2,7 +2,8 @@
 
 `model.estimator: keras_mlp` trains a small fully connected network on the same preprocessed
 matrix every other estimator gets; tuning, cross-validation, evaluation and the registry treat
-it like any scikit-learn classifier (fit / predict / predict_proba, `get_params`).
+it like any scikit-learn estimator (fit / predict / predict_proba, `get_params`). The same
+network serves binary and multi-class classification and regression.
 
 The backend is Keras 3's choice: `KERAS_BACKEND` (TensorFlow in the Batch image); when unset we
 pick PyTorch, the CPU build these machines and the tests install. Keras models pickle, so the
@@ -15,7 +16,7 @@ import os
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
 
 def _keras() -> Any:
@@ -30,9 +31,9 @@ def _keras() -> Any:
     return keras
 
 
-class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
-    """Binary classifier: dense layers with ReLU and dropout, a sigmoid output, Adam, and
-    early stopping on a validation share of the training rows."""
+class _KerasMLP(BaseEstimator):
+    """Dense layers with ReLU and dropout, Adam, and early stopping on a validation share of
+    the training rows; the subclasses choose the output layer and the loss."""
 
     def __init__(
         self,
@@ -54,29 +55,26 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> KerasMLPClassifier:
+    def _fit_network(
+        self, X: Any, target: np.ndarray, units: int, activation: str, loss: str
+    ) -> None:
         keras = _keras()
         keras.utils.set_random_seed(self.random_state)
         features = np.asarray(X, dtype="float32")
-        self.classes_, target = np.unique(np.asarray(y), return_inverse=True)
-        if len(self.classes_) != 2:
-            raise ValueError(f"keras_mlp is a binary classifier; got {len(self.classes_)} classes")
         layers = [keras.layers.Input((features.shape[1],))]
-        for units in self.hidden_units:
-            layers += [keras.layers.Dense(int(units), activation="relu")]
+        for width in self.hidden_units:
+            layers += [keras.layers.Dense(int(width), activation="relu")]
             if self.dropout:
                 layers += [keras.layers.Dropout(self.dropout)]
-        layers += [keras.layers.Dense(1, activation="sigmoid")]
+        layers += [keras.layers.Dense(units, activation=activation)]
         self.model_ = keras.Sequential(layers)
-        self.model_.compile(
-            optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy"
-        )
+        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss=loss)
         stop = keras.callbacks.EarlyStopping(
             patience=self.patience, restore_best_weights=True, monitor="val_loss"
         )
         self.history_ = self.model_.fit(
             features,
-            target.astype("float32"),
+            target,
             epochs=self.epochs,
             batch_size=self.batch_size,
             validation_split=self.validation_fraction,
@@ -84,13 +82,45 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             verbose=0,
         ).history
         self.n_features_in_ = features.shape[1]
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        return np.asarray(
+            self.model_.predict(np.asarray(X, dtype="float32"), batch_size=4096, verbose=0)
+        )
+
+
+class KerasMLPClassifier(ClassifierMixin, _KerasMLP):
+    """Binary (sigmoid output) or multi-class (softmax output) classifier."""
+
+    def fit(self, X: Any, y: Any) -> KerasMLPClassifier:
+        self.classes_, target = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError("keras_mlp needs at least two classes in the training rows")
+        if len(self.classes_) == 2:
+            self._fit_network(X, target.astype("float32"), 1, "sigmoid", "binary_crossentropy")
+        else:
+            self._fit_network(
+                X, target, len(self.classes_), "softmax", "sparse_categorical_crossentropy"
+            )
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        positive = self.model_.predict(
-            np.asarray(X, dtype="float32"), batch_size=4096, verbose=0
-        ).reshape(-1)
-        return np.column_stack([1.0 - positive, positive])
+        outputs = self._outputs(X)
+        if len(self.classes_) == 2:
+            positive = outputs.reshape(-1)
+            return np.column_stack([1.0 - positive, positive])
+        return outputs
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class KerasMLPRegressor(RegressorMixin, _KerasMLP):
+    """Regressor: one linear output unit and mean squared error."""
+
+    def fit(self, X: Any, y: Any) -> KerasMLPRegressor:
+        self._fit_network(X, np.asarray(y, dtype="float32"), 1, "linear", "mean_squared_error")
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self._outputs(X).reshape(-1)

@@ -21,12 +21,13 @@ from typing import Literal
 
 from mlplatform.errors import PlatformError, RunFailedError
 from mlplatform.pipelines.flows import TEMPLATES
-from mlplatform.pipelines.spec import PipelineSpec, load_spec
-from mlplatform.pipelines.steps.search import candidates
+from mlplatform.pipelines.spec import AnySpec, PipelineSpec, ScoringSpec, load_spec
 from mlplatform.settings import home
 
 Target = Literal["local", "batch", "kubernetes"]
-FIXED_TASKS = 9  # start ingest validate split select train evaluate register end
+# Tasks outside the tuning rounds: start ingest validate split learn round_two select train
+# evaluate register end (training), start ingest validate predict end (scoring).
+FIXED_TASKS = {"training": 11, "scoring": 5}
 
 _TASK_LINE = re.compile(
     r"\[(?P<run>[^/\]]+)/(?P<step>\w+)/(?P<task>\d+) \(pid \d+\)\] (?P<msg>.*)$"
@@ -51,7 +52,7 @@ class Progress:
 class LaunchResult:
     pathspec: str
     log_path: Path
-    spec: PipelineSpec
+    spec: AnySpec
     seconds: float
 
 
@@ -61,11 +62,46 @@ def metaflow_user() -> str:
     return user if user and user != "root" else "mlplatform"
 
 
-def flow_for(spec: PipelineSpec) -> tuple[str, Path]:
+def flow_for(spec: AnySpec) -> tuple[str, Path]:
     return TEMPLATES[spec.task]
 
 
-def prepare(spec_path: str, overrides: list[str]) -> PipelineSpec:
+def total_tasks(spec: AnySpec) -> int:
+    if isinstance(spec, ScoringSpec):
+        return FIXED_TASKS["scoring"]
+    from mlplatform.pipelines.steps.search import tuning_tasks
+
+    return FIXED_TASKS["training"] + tuning_tasks(spec)
+
+
+def training_needed(spec: AnySpec) -> PipelineSpec | None:
+    """The training spec to run before a scoring spec whose pipeline has no champion yet.
+
+    None when nothing needs training. A scoring spec that names a champion that does not
+    exist and no `train_spec` fails here, before anything starts.
+    """
+    if not isinstance(spec, ScoringSpec) or not spec.scoring.model.endswith("@champion"):
+        return None
+    from mlplatform.registry import champion
+
+    pipeline_id = spec.scoring.model.removesuffix("@champion")
+    if champion(pipeline_id) is not None:
+        return None
+    if not spec.scoring.train_spec:
+        raise PlatformError(
+            f"pipeline '{pipeline_id}' has no champion model to score with",
+            "train one first (mlplatform run <training spec>) or set scoring.train_spec",
+        )
+    training = prepare(spec.scoring.train_spec, [])
+    if not isinstance(training, PipelineSpec) or training.pipeline_id != pipeline_id:
+        raise PlatformError(
+            f"scoring.train_spec {spec.scoring.train_spec} does not train '{pipeline_id}'",
+            "point it at the training spec of the pipeline named in scoring.model",
+        )
+    return training
+
+
+def prepare(spec_path: str, overrides: list[str]) -> AnySpec:
     """Validate spec + overrides and the data source; raises PlatformError before any run."""
     spec = load_spec(spec_path, overrides)
     from mlplatform.pipelines.steps.ingest import preflight  # pandas: only when checking
@@ -110,7 +146,7 @@ def metaflow_command(
 
 
 def launch(
-    spec: PipelineSpec,
+    spec: AnySpec,
     on: Target = "local",
     max_workers: int = 2,
     on_progress: Callable[[Progress], None] | None = None,
@@ -128,7 +164,7 @@ def launch(
     env = dict(os.environ)
     env["MLPLATFORM_RUNS__MAX_WORKERS"] = str(max_workers)
     env["METAFLOW_USER"] = metaflow_user()
-    progress = Progress(total=FIXED_TASKS + len(candidates(spec)))
+    progress = Progress(total=total_tasks(spec))
     started = time.perf_counter()
     command = metaflow_command(flow_file, spec_file, spec.pipeline_id, on, max_workers, run_id_file)
     with log_path.open("w", encoding="utf-8") as log:

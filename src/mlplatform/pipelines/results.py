@@ -121,11 +121,15 @@ def failing_step(run_ref: str) -> tuple[str, str] | None:
     return task.parent.id, lines[-1] if lines else "unknown error"
 
 
-def export_card(run_ref: str, step: str = "evaluate") -> str | None:
+CARD_STEPS = {"ScoringFlow": "predict"}  # training templates draw theirs in `evaluate`
+
+
+def export_card(run_ref: str, step: str | None = None) -> str | None:
     """Write the step's card HTML beside the run's outputs; None when there is no card."""
     from metaflow.cards import get_cards
 
     run = resolve_run(run_ref)
+    step = step or CARD_STEPS.get(run.parent.id, "evaluate")
     try:
         cards = get_cards(run[step].task)
     except Exception:  # a run that failed before the step has no card

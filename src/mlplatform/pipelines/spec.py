@@ -28,6 +28,7 @@ from pydantic import (
 from mlplatform.data.appsflyer.columns import FEATURE_TABLE_COLUMNS, label_columns
 from mlplatform.errors import SpecError
 from mlplatform.pipelines.estimators import (
+    EstimatorKind,
     accepts_extra_params,
     estimator_param_names,
     resolve_estimator,
@@ -38,12 +39,34 @@ from mlplatform.yamlsafe import LoadedYaml, load_yaml_file, load_yaml_text
 SPEC_VERSION = 1
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
-ClassificationMetric = Literal[
-    "roc_auc", "pr_auc", "log_loss", "accuracy", "f1", "precision", "recall", "brier"
-]
-DEFAULT_METRICS: tuple[ClassificationMetric, ...] = ("roc_auc", "pr_auc", "log_loss", "accuracy")
-# Metrics where a smaller value is better; the gate and tuning account for the direction.
-LOWER_IS_BETTER = {"log_loss", "brier"}
+TrainingTask = Literal["classification", "regression", "nlp"]
+
+# What each training task can measure, its defaults, and the metric tuning optimises by default.
+# Classification is binary (a positive class); NLP labels are multi-class, so its metrics are
+# macro averages over the labels.
+METRICS: dict[str, tuple[str, ...]] = {
+    "classification": (
+        "roc_auc", "pr_auc", "log_loss", "accuracy", "f1", "precision", "recall", "brier"
+    ),
+    "regression": ("rmse", "mae", "r2", "mape", "median_ae"),
+    "nlp": (
+        "accuracy", "f1_macro", "f1_weighted", "precision_macro", "recall_macro", "log_loss"
+    ),
+}  # fmt: skip
+DEFAULT_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": ("roc_auc", "pr_auc", "log_loss", "accuracy"),
+    "regression": ("rmse", "mae", "r2"),
+    "nlp": ("accuracy", "f1_macro", "precision_macro", "recall_macro"),
+}
+PRIMARY_METRIC = {"classification": "roc_auc", "regression": "rmse", "nlp": "f1_macro"}
+ALL_METRICS = sorted({m for names in METRICS.values() for m in names})
+# Metrics where a smaller value is better; the gate, tuning and the registry use the direction.
+LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae", "mape", "median_ae"}
+ESTIMATOR_KIND: dict[str, EstimatorKind] = {
+    "classification": "classifier",
+    "nlp": "classifier",
+    "regression": "regressor",
+}
 
 
 class _Strict(BaseModel):
@@ -119,7 +142,21 @@ class TableSource(_Strict):
     )
 
 
-DataSource = Annotated[SyntheticSource | AppsFlyerSource | TableSource, Field(discriminator="kind")]
+class SyntheticTextSource(_Strict):
+    """Seeded short texts (app reviews, support messages) with labels, for the NLP template."""
+
+    kind: Literal["synthetic_text"] = Field(description="Generate labelled texts first.")
+    rows: int = Field(20_000, ge=200, le=5_000_000, description="Texts to generate.")
+    seed: int = Field(7, description="Random seed; the same seed gives the same texts.")
+    noise: float = Field(
+        0.1, ge=0.0, le=0.5, description="Share of texts whose label is ambiguous."
+    )
+
+
+DataSource = Annotated[
+    SyntheticSource | AppsFlyerSource | TableSource | SyntheticTextSource,
+    Field(discriminator="kind"),
+]
 
 
 class ColumnSchema(_Strict):
@@ -174,14 +211,25 @@ class DataSpec(_Strict):
 class TargetSpec(_Strict):
     column: str = Field(description="Label column.")
     positive: str | int | bool | None = Field(
-        None, description="The positive class (binary); default: the larger label value."
+        None,
+        description="classification: the positive class; default: the larger label value.",
+    )
+    transform: Literal["none", "log1p"] = Field(
+        "none",
+        description="regression: fit on log1p(target) and predict back with expm1, for "
+        "skewed non-negative targets such as revenue.",
     )
 
 
 class FeaturesSpec(_Strict):
     numeric: list[str] = Field(default_factory=list, description="Numeric feature columns.")
     categorical: list[str] = Field(default_factory=list, description="Categorical columns.")
-    text: list[str] = Field(default_factory=list, description="Free-text columns (TF-IDF).")
+    text: list[str] = Field(default_factory=list, description="Free-text columns.")
+    text_encoder: Literal["tfidf", "minilm"] = Field(
+        "tfidf",
+        description="How text becomes numbers: TF-IDF of words and word pairs, or "
+        "all-MiniLM-L6-v2 sentence embeddings (the `nlp` extra; the model ships in the package).",
+    )
     drop: list[str] = Field(default_factory=list, description="Columns never used as features.")
 
     @model_validator(mode="after")
@@ -214,23 +262,26 @@ class SplitSpec(_Strict):
         return self
 
 
+class EarlyStoppingSpec(_Strict):
+    rounds: int = Field(
+        20, ge=1, le=1000, description="Stop after this many rounds without improvement."
+    )
+    validation_fraction: float = Field(
+        0.1, gt=0.0, lt=0.5, description="Share of training rows held out to watch the score."
+    )
+
+
 class ModelSpec(_Strict):
     estimator: str = Field(
-        description="Alias (hist_gradient_boosting, random_forest, ...) or dotted class path."
+        description="Alias (hist_gradient_boosting, lightgbm, xgboost, keras_mlp, ...) or a "
+        "dotted class path; the task picks the classifier or the regressor."
     )
     params: dict[str, Any] = Field(
         default_factory=dict, description="Constructor parameters, before tuning overrides."
     )
-
-    @model_validator(mode="after")
-    def _estimator_exists(self, info: ValidationInfo) -> ModelSpec:
-        if not _trusted(info):
-            _check_params(resolve_estimator(self.estimator), self.params, "params")
-        return self
-
-    @property
-    def estimator_path(self) -> str:
-        return resolve_path(self.estimator)
+    early_stopping: EarlyStoppingSpec | None = Field(
+        None, description="Boosted trees only: stop adding trees once the score stalls."
+    )
 
 
 class RangeSpec(_Strict):
@@ -249,15 +300,19 @@ class RangeSpec(_Strict):
 
 
 class TuningSpec(_Strict):
-    strategy: Literal["grid", "random"] = Field(
-        "random", description="grid: every combination (capped); random: samples the space."
+    strategy: Literal["grid", "random", "bayesian"] = Field(
+        "random",
+        description="grid: every combination (capped); random: samples the space; bayesian: "
+        "Optuna TPE, the second round learns from the first.",
     )
     space: dict[str, list[Any] | RangeSpec] = Field(
         description="Parameter -> list of values, or {low, high, log, integer} for random."
     )
     n_candidates: int = Field(8, ge=1, le=100, description="Candidates to score (max 100).")
     cv_folds: int = Field(3, ge=2, le=10, description="Cross-validation folds per candidate.")
-    metric: ClassificationMetric = Field("roc_auc", description="Score used to pick the best.")
+    metric: str = Field(
+        "roc_auc", description="Score used to pick the best; default: the task's main metric."
+    )
     max_rows: int | None = Field(
         200_000,
         ge=1000,
@@ -277,19 +332,32 @@ class TuningSpec(_Strict):
                 raise ValueError(f"tuning.space.{name} has no values")
             if self.strategy == "grid" and isinstance(values, RangeSpec):
                 raise ValueError(f"grid search needs a list of values for '{name}', not a range")
+        if self.strategy == "bayesian" and self.n_candidates < 2:
+            raise ValueError("bayesian tuning needs n_candidates >= 2: one round to learn from")
         return self
 
 
 class EvaluationSpec(_Strict):
-    metrics: list[ClassificationMetric] = Field(
-        default_factory=lambda: list(DEFAULT_METRICS),
+    metrics: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_METRICS["classification"]),
         min_length=1,
-        description="Holdout metrics to compute and record.",
+        description="Holdout metrics to compute and record; default: the task's usual ones.",
     )
     gate: str | None = Field(
-        None, description="Promotion gate such as `roc_auc >= 0.70`; pass = champion tag."
+        None,
+        description="Quality bar such as `roc_auc >= 0.70`; a model below it is never champion.",
     )
-    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Decision threshold.")
+    champion_metric: str | None = Field(
+        None,
+        description="Metric a challenger must beat the champion on; default: the gate's "
+        "metric, else the first metric.",
+    )
+    margin: float = Field(
+        0.0,
+        ge=0.0,
+        description="How much better (absolute) a challenger must be to replace the champion.",
+    )
+    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="classification: decision threshold.")
 
     @field_validator("gate")
     @classmethod
@@ -304,14 +372,28 @@ class ResourcesSpec(_Strict):
     memory: int = Field(4096, ge=256, le=786_432, description="Memory per task in MB.")
 
 
-class PipelineSpec(_Strict):
+class _SpecBase(_Strict):
     version: Literal[1] = Field(description="Spec format version; currently 1.")
-    task: Literal["classification", "regression", "nlp", "scoring"] = Field(
-        description="Which template runs the spec."
-    )
     project: str = Field(pattern=NAME_PATTERN, description="Project: Metaflow @project name.")
     name: str = Field(pattern=NAME_PATTERN, description="Pipeline name within the project.")
     description: str = Field("", description="What the pipeline is for.")
+
+    @property
+    def pipeline_id(self) -> str:
+        return f"{self.project}.{self.name}"
+
+    def to_config(self) -> dict[str, Any]:
+        """The JSON-able form Metaflow stores as the `pipeline` Config."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PipelineSpec(_SpecBase):
+    """A training pipeline: classification, regression or NLP."""
+
+    task: TrainingTask = Field(
+        description="Which template runs the spec: classification, regression, nlp (or "
+        "scoring, see below)."
+    )
     data: DataSpec = Field(description="Data source and its checks.")
     target: TargetSpec = Field(description="What to predict.")
     features: FeaturesSpec = Field(description="Which columns feed the model.")
@@ -319,32 +401,103 @@ class PipelineSpec(_Strict):
     model: ModelSpec = Field(description="Estimator and its base parameters.")
     tuning: TuningSpec | None = Field(None, description="Hyperparameter search; omit to skip.")
     evaluation: EvaluationSpec = Field(
-        default_factory=lambda: EvaluationSpec(), description="Metrics and promotion gate."
+        default_factory=lambda: EvaluationSpec(), description="Metrics and promotion rules."
     )
     resources: ResourcesSpec = Field(
         default_factory=lambda: ResourcesSpec(), description="Per-task resources."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _task_defaults(cls, data: Any) -> Any:
+        """Metric defaults depend on the task: fill them in before the fields validate."""
+        if not isinstance(data, dict) or data.get("task") not in DEFAULT_METRICS:
+            return data
+        task = data["task"]
+        data = dict(data)
+        evaluation = data.get("evaluation")
+        if evaluation is None:
+            data["evaluation"] = {"metrics": list(DEFAULT_METRICS[task])}
+        elif isinstance(evaluation, dict) and "metrics" not in evaluation:
+            data["evaluation"] = {**evaluation, "metrics": list(DEFAULT_METRICS[task])}
+        tuning = data.get("tuning")
+        if isinstance(tuning, dict) and "metric" not in tuning:
+            data["tuning"] = {**tuning, "metric": PRIMARY_METRIC[task]}
+        return data
+
+    @field_validator("model")
+    @classmethod
+    def _estimator_exists(cls, model: ModelSpec, info: ValidationInfo) -> ModelSpec:
+        task = info.data.get("task")
+        if task is not None and not _trusted(info):
+            estimator = resolve_estimator(model.estimator, ESTIMATOR_KIND[task])
+            _check_params(estimator, model.params, "params")
+            if model.early_stopping is not None:
+                from mlplatform.pipelines.early_stopping import supports_early_stopping
+
+                path = resolve_path(model.estimator, ESTIMATOR_KIND[task])
+                if not supports_early_stopping(path):
+                    raise ValueError(
+                        "early_stopping applies to boosted trees (hist_gradient_boosting, "
+                        f"gradient_boosting, lightgbm, xgboost), not {path}"
+                    )
+        return model
+
+    @field_validator("tuning")
+    @classmethod
+    def _space_fits_estimator(
+        cls, tuning: TuningSpec | None, info: ValidationInfo
+    ) -> TuningSpec | None:
+        task, model = info.data.get("task"), info.data.get("model")
+        if tuning is not None and task is not None and model is not None:
+            _check_metric(tuning.metric, task, "metric")
+            if not _trusted(info):
+                estimator = resolve_estimator(model.estimator, ESTIMATOR_KIND[task])
+                _check_params(estimator, tuning.space, "space")
+        return tuning
+
+    @field_validator("evaluation")
+    @classmethod
+    def _metrics_fit_task(cls, evaluation: EvaluationSpec, info: ValidationInfo) -> EvaluationSpec:
+        task = info.data.get("task")
+        if task is None:
+            return evaluation
+        for metric in evaluation.metrics:
+            _check_metric(metric, task, "metrics")
+        if evaluation.gate and parse_gate(evaluation.gate)[0] not in evaluation.metrics:
+            raise ValueError(f"the gate metric in '{evaluation.gate}' is not in metrics")
+        champion = evaluation.champion_metric
+        if champion is not None and champion not in evaluation.metrics:
+            raise ValueError(f"champion_metric '{champion}' is not in metrics")
+        return evaluation
+
     @model_validator(mode="after")
-    def _cross_checks(self, info: ValidationInfo) -> PipelineSpec:
-        if self.task != "classification":
-            raise ValueError(
-                f"task '{self.task}' has no template in this version yet: use classification"
-            )
+    def _cross_checks(self) -> PipelineSpec:
         if self.target.column in self.features.columns:
             raise ValueError(f"target '{self.target.column}' is also listed as a feature")
-        if self.tuning is not None and not _trusted(info):
-            _check_params(resolve_estimator(self.model.estimator), self.tuning.space, "space")
+        if self.task != "regression" and self.target.transform != "none":
+            raise ValueError("target.transform applies to regression only")
+        if self.task == "nlp" and not self.features.text:
+            raise ValueError("the nlp template needs at least one column in features.text")
         if isinstance(self.data.source, _InstallTableOptions):
             _check_known_columns(self, self.data.source)
-        gate = self.evaluation.gate
-        if gate and parse_gate(gate)[0] not in self.evaluation.metrics:
-            raise ValueError(f"the gate metric in '{gate}' is not in evaluation.metrics")
         return self
 
     @property
-    def pipeline_id(self) -> str:
-        return f"{self.project}.{self.name}"
+    def estimator_kind(self) -> EstimatorKind:
+        return ESTIMATOR_KIND[self.task]
+
+    @property
+    def estimator_path(self) -> str:
+        return resolve_path(self.model.estimator, self.estimator_kind)
+
+    @property
+    def champion_metric(self) -> str:
+        """The metric the registry compares a challenger and the champion on."""
+        ev = self.evaluation
+        if ev.champion_metric:
+            return ev.champion_metric
+        return parse_gate(ev.gate)[0] if ev.gate else ev.metrics[0]
 
     def required_columns(self) -> list[str]:
         """Columns the ingested table must have."""
@@ -353,9 +506,71 @@ class PipelineSpec(_Strict):
             cols.append(self.split.time_column)
         return list(dict.fromkeys(cols))
 
-    def to_config(self) -> dict[str, Any]:
-        """The JSON-able form Metaflow stores as the `pipeline` Config."""
-        return self.model_dump(mode="json", by_alias=True)
+
+class ScoringSection(_Strict):
+    model: str = Field(
+        description="Which model scores: `<project>.<name>@champion` (the pipeline's champion) "
+        "or a registered run `Flow/run_id`."
+    )
+    output: str | None = Field(
+        None,
+        description="Folder or s3:// URI for `predictions.parquet`; default: the run's "
+        "outputs folder.",
+    )
+    train_spec: str | None = Field(
+        None,
+        description="Training spec to run first when the pipeline has no champion yet (a path "
+        "relative to this spec), so a fresh setup can score straight away.",
+    )
+    keep_columns: list[str] = Field(
+        default_factory=list,
+        description="Input columns copied into the predictions, such as an id to join on.",
+    )
+    chunk_rows: int = Field(
+        200_000, ge=1000, description="Rows per predictions file (bounds memory)."
+    )
+
+
+class ScoringSpec(_SpecBase):
+    """Batch scoring: a registered model predicts new rows."""
+
+    task: Literal["scoring"] = Field(description="The batch scoring template.")
+    data: DataSpec = Field(
+        description="The rows to score; the model's training schema is applied too."
+    )
+    scoring: ScoringSection = Field(description="Which model, and where predictions go.")
+    resources: ResourcesSpec = Field(
+        default_factory=lambda: ResourcesSpec(), description="Per-task resources."
+    )
+
+    @field_validator("scoring")
+    @classmethod
+    def _model_reference(cls, scoring: ScoringSection) -> ScoringSection:
+        ref = scoring.model
+        pipeline, at, which = ref.partition("@")
+        if at and (
+            which != "champion" or not re.match(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", pipeline)
+        ):
+            raise ValueError(f"model '{ref}' must be '<project>.<name>@champion' or 'Flow/run_id'")
+        if not at and ref.count("/") != 1:
+            raise ValueError(f"model '{ref}' must be '<project>.<name>@champion' or 'Flow/run_id'")
+        return scoring
+
+    def required_columns(self) -> list[str]:
+        """Columns the input must have: the schema's (the model's features are merged into
+        it when the run starts, see steps/scoring.py) and the columns to keep."""
+        return list(dict.fromkeys([*self.data.schema_.keys(), *self.scoring.keep_columns]))
+
+
+AnySpec = PipelineSpec | ScoringSpec
+
+
+def _check_metric(metric: str, task: str, where: str) -> None:
+    valid = METRICS[task]
+    if metric not in valid:
+        near = difflib.get_close_matches(metric, valid, n=1)
+        tip = f"did you mean '{near[0]}'?" if near else f"valid: {', '.join(valid)}"
+        raise ValueError(f"{where}: '{metric}' is not a {task} metric; {tip}")
 
 
 def _trusted(info: ValidationInfo) -> bool:
@@ -386,16 +601,18 @@ def _check_known_columns(spec: PipelineSpec, source: _InstallTableOptions) -> No
             raise ValueError(f"column '{col}' is not in the AppsFlyer install table; {tip}")
 
 
-_GATE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<)\s*(-?[0-9]*\.?[0-9]+)\s*$")
+_GATE = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(>=|<=|>|<)\s*(-?[0-9]*\.?[0-9]+)\s*$")
 
 
 def parse_gate(text: str) -> tuple[str, str, float]:
     match = _GATE.match(text)
     if not match:
-        raise ValueError(f"gate '{text}' must look like 'roc_auc >= 0.70'")
+        raise ValueError(f"gate '{text}' must look like 'roc_auc >= 0.70' or 'rmse <= 12.5'")
     metric, op, value = match.group(1), match.group(2), float(match.group(3))
-    if metric not in typing.get_args(ClassificationMetric):
-        raise ValueError(f"gate metric '{metric}' is not a classification metric")
+    if metric not in ALL_METRICS:
+        near = difflib.get_close_matches(metric, ALL_METRICS, n=1)
+        tip = f"; did you mean '{near[0]}'?" if near else ""
+        raise ValueError(f"gate metric '{metric}' is not a metric{tip}")
     return metric, op, value
 
 
@@ -413,13 +630,19 @@ def gate_passes(gate: str, metrics: dict[str, float]) -> bool:
 # --- loading ---------------------------------------------------------------------------------
 
 
-def load_spec(path: str | Path, overrides: list[str] | None = None) -> PipelineSpec:
+def load_spec(path: str | Path, overrides: list[str] | None = None) -> AnySpec:
     """Read, override (`key.path=value`) and validate a spec file."""
     loaded = load_yaml_file(Path(path))
-    return _validate(loaded, overrides or [])
+    spec = _validate(loaded, overrides or [])
+    if isinstance(spec, ScoringSpec) and spec.scoring.train_spec:
+        # Relative to the spec file, so the run (which sees a resolved copy) finds it too.
+        train_spec = (Path(path).parent / spec.scoring.train_spec).resolve()
+        scoring = spec.scoring.model_copy(update={"train_spec": str(train_spec)})
+        spec = spec.model_copy(update={"scoring": scoring})
+    return spec
 
 
-def parse_spec_text(text: str, source: str = "<pipeline config>") -> PipelineSpec:
+def parse_spec_text(text: str, source: str = "<pipeline config>") -> AnySpec:
     return _validate(load_yaml_text(text, source), [])
 
 
@@ -428,16 +651,23 @@ def parse_pipeline_config(text: str) -> dict[str, Any]:
     return parse_spec_text(text).to_config()
 
 
-def _validate(loaded: LoadedYaml, overrides: list[str]) -> PipelineSpec:
+def spec_class(data: Any) -> type[PipelineSpec] | type[ScoringSpec]:
+    """The model a spec document validates against: its `task` decides."""
+    is_scoring = isinstance(data, dict) and data.get("task") == "scoring"
+    return ScoringSpec if is_scoring else PipelineSpec
+
+
+def _validate(loaded: LoadedYaml, overrides: list[str]) -> AnySpec:
     data = loaded.data
     if not isinstance(data, dict):
         raise SpecError(f"{loaded.source}: a spec must be a YAML mapping", "see examples/pipelines")
     for item in overrides:
         apply_override(data, item)
+    model = spec_class(data)
     try:
-        return PipelineSpec.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise _spec_error(exc, loaded) from None
+        raise _spec_error(exc, loaded, model) from None
 
 
 def apply_override(data: dict[str, Any], item: str) -> None:
@@ -456,7 +686,9 @@ def apply_override(data: dict[str, Any], item: str) -> None:
     node[parts[-1]] = value
 
 
-def _spec_error(exc: ValidationError, loaded: LoadedYaml) -> SpecError:
+def _spec_error(
+    exc: ValidationError, loaded: LoadedYaml, model: type[BaseModel] = PipelineSpec
+) -> SpecError:
     errors = exc.errors()
     first = errors[0]
     loc = [p for p in first["loc"] if not str(p).startswith("function-after")]
@@ -464,7 +696,7 @@ def _spec_error(exc: ValidationError, loaded: LoadedYaml) -> SpecError:
     message = first["msg"].removeprefix("Value error, ")
     hint = "see the spec reference in README.md"
     if first["type"] == "extra_forbidden":
-        valid = allowed_keys(PipelineSpec, loc[:-1])
+        valid = allowed_keys(model, loc[:-1])
         near = difflib.get_close_matches(str(loc[-1]), valid, n=1)
         message = f"unknown key '{loc[-1]}'"
         hint = f"did you mean '{near[0]}'?" if near else f"valid keys: {', '.join(valid)}"
@@ -472,7 +704,7 @@ def _spec_error(exc: ValidationError, loaded: LoadedYaml) -> SpecError:
         message = "required field is missing"
         hint = f"add '{loc[-1]}'"
     elif first["type"] == "union_tag_invalid":
-        hint = "set kind to synthetic, appsflyer or table"
+        hint = "set kind to synthetic, appsflyer, table or synthetic_text"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return SpecError(f"{loaded.where(loc)}: {field}: {message}{more}", hint)
 

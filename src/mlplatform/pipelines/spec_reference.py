@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from mlplatform.pipelines.spec import PipelineSpec, _unwrap
+from mlplatform.pipelines.spec import PipelineSpec, ScoringSpec, _unwrap
 
 
 def _type_name(annotation: Any) -> str:
@@ -70,8 +70,24 @@ def _submodels(annotation: Any) -> list[type[BaseModel]]:
     return out
 
 
-def spec_reference_markdown() -> str:
+def _table(model: type[BaseModel], skip: frozenset[str] = frozenset()) -> list[str]:
     lines = ["| key | type | default | description |", "|---|---|---|---|"]
-    for key, type_name, default, description in _rows(PipelineSpec, ""):
-        lines.append(f"| `{key}` | {type_name} | {default} | {description} |")
+    for key, type_name, default, description in _rows(model, ""):
+        if key.split(".")[0].split("[")[0] not in skip:
+            lines.append(f"| `{key}` | {type_name} | {default} | {description} |")
+    return lines
+
+
+def spec_reference_markdown() -> str:
+    """Training specs (classification, regression, nlp) in full; then what a scoring spec
+    adds (its version, project, name, data and resources keys are the training ones)."""
+    shared = frozenset({"version", "project", "name", "description", "data", "resources"})
+    lines = [
+        *_table(PipelineSpec),
+        "",
+        "Scoring specs (`task: scoring`) have `version`, `project`, `name`, `description`, "
+        "`data` and `resources` as above, and:",
+        "",
+        *_table(ScoringSpec, skip=shared),
+    ]
     return "\n".join(lines) + "\n"

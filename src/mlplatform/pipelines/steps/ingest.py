@@ -16,11 +16,14 @@ from mlplatform.data.appsflyer.features import build_install_table
 from mlplatform.data.appsflyer.synthetic import GENERATOR_VERSION, generate
 from mlplatform.data.quarantine import combine
 from mlplatform.data.sources import detect_format, expand, read_files, read_header
+from mlplatform.data.text_synthetic import GENERATOR_VERSION as TEXT_GENERATOR_VERSION
+from mlplatform.data.text_synthetic import write_texts
 from mlplatform.errors import DataSourceError
 from mlplatform.pipelines.spec import (
+    AnySpec,
     AppsFlyerSource,
-    PipelineSpec,
     SyntheticSource,
+    SyntheticTextSource,
     TableSource,
 )
 from mlplatform.settings import home
@@ -35,6 +38,9 @@ _EVENT_MAP = {h: s for h, s in HEADER_TO_SNAKE.items() if s in EVENT_COLUMNS} | 
 }
 
 
+TEXT_FILE = "texts.csv"
+
+
 @dataclass
 class IngestResult:
     table: pd.DataFrame
@@ -44,23 +50,30 @@ class IngestResult:
     sources: list[str] = field(default_factory=list)
 
 
-def synthetic_dir(source: SyntheticSource) -> Path:
-    """Generate once per parameter set: the generator is deterministic, so the cache is exact."""
+def synthetic_dir(source: SyntheticSource | SyntheticTextSource) -> Path:
+    """Generate once per parameter set: the generators are deterministic, so the cache is
+    exact."""
     # The generator's version is part of the key: a newer generator writes different bytes.
-    identity = f"{GENERATOR_VERSION}:{source.model_dump_json()}"
+    version = (
+        TEXT_GENERATOR_VERSION if isinstance(source, SyntheticTextSource) else GENERATOR_VERSION
+    )
+    identity = f"{version}:{source.model_dump_json()}"
     key = hashlib.sha256(identity.encode()).hexdigest()[:12]
     target = home() / "cache" / "synthetic" / key
     if not target.is_dir():
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".partial-"))
-        generate(
-            staging,
-            installs=source.installs,
-            seed=source.seed,
-            days=source.days,
-            app_id=source.app_id,
-            malformed_fraction=source.malformed_fraction,
-        )
+        if isinstance(source, SyntheticTextSource):
+            write_texts(staging / TEXT_FILE, rows=source.rows, seed=source.seed, noise=source.noise)
+        else:
+            generate(
+                staging,
+                installs=source.installs,
+                seed=source.seed,
+                days=source.days,
+                app_id=source.app_id,
+                malformed_fraction=source.malformed_fraction,
+            )
         try:
             os.rename(staging, target)  # atomic: a concurrent or killed run never sees half
         except OSError:
@@ -78,11 +91,14 @@ def appsflyer_globs(source: SyntheticSource | AppsFlyerSource) -> tuple[list[str
     return source.installs, source.in_app_events
 
 
-def ingest(spec: PipelineSpec) -> IngestResult:
+def ingest(spec: AnySpec) -> IngestResult:
     source = spec.data.source
-    if isinstance(source, TableSource):
-        files = expand([source.path], "data.source.path")
-        read = read_files(files, source.format, required=spec.required_columns(), table="rows")
+    if isinstance(source, TableSource | SyntheticTextSource):
+        if isinstance(source, SyntheticTextSource):
+            files, fmt = [str(synthetic_dir(source) / TEXT_FILE)], "csv"
+        else:
+            files, fmt = expand([source.path], "data.source.path"), source.format
+        read = read_files(files, fmt, required=spec.required_columns(), table="rows")
         frame = read.frame.drop(columns=["_source", "_line"])
         return IngestResult(
             table=frame,
@@ -114,13 +130,13 @@ def ingest(spec: PipelineSpec) -> IngestResult:
     )
 
 
-def preflight(spec: PipelineSpec) -> list[str]:
+def preflight(spec: AnySpec) -> list[str]:
     """Check the source before any run starts: files exist, are readable, headers complete.
 
     Returns the files checked. Reads headers only, so it is cheap even for large sources.
     """
     source = spec.data.source
-    if isinstance(source, SyntheticSource):
+    if isinstance(source, SyntheticSource | SyntheticTextSource):
         return []
     checks: list[tuple[list[str], str, dict[str, str] | None, list[str]]]
     if isinstance(source, TableSource):

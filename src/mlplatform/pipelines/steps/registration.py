@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mlplatform
-from mlplatform.pipelines.spec import PipelineSpec, gate_passes
+from mlplatform.pipelines.spec import LOWER_IS_BETTER, PipelineSpec, gate_passes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,13 +47,25 @@ def gate_result(spec: PipelineSpec, metrics: dict[str, float]) -> bool | None:
     return None if gate is None else gate_passes(gate, metrics)
 
 
-def registration_tags(spec: PipelineSpec, gate_passed: bool | None) -> list[str]:
-    tags = [f"pipeline:{spec.pipeline_id}", "registered"]
-    if gate_passed is True:
-        tags.append("champion")
-    elif gate_passed is False:
-        tags.append("gate:failed")
-    return tags
+def register(
+    spec: PipelineSpec, pathspec: str, metrics: dict[str, float], gate_passed: bool | None
+) -> dict[str, Any]:
+    """Register the run as a model version; the registry decides champion or challenger."""
+    from dataclasses import asdict
+
+    from mlplatform.pipelines.launcher import metaflow_user
+    from mlplatform.registry import PromotionPolicy, register_run
+
+    metric = spec.champion_metric
+    policy = PromotionPolicy(
+        metric=metric,
+        higher_is_better=metric not in LOWER_IS_BETTER,
+        margin=spec.evaluation.margin,
+    )
+    decision = register_run(
+        pathspec, spec.pipeline_id, metrics, policy, gate_passed, user=metaflow_user()
+    )
+    return asdict(decision)
 
 
 def lineage(
@@ -62,15 +74,24 @@ def lineage(
     params: dict[str, Any],
     metrics: dict[str, float],
     gate_passed: bool | None,
+    rows: dict[str, Any] | None = None,
+    run: str | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
+    """Everything needed to trust (or reproduce) a model version, in one artifact."""
     return {
         "pipeline_id": spec.pipeline_id,
-        "estimator": spec.model.estimator_path,
+        "task": spec.task,
+        "estimator": spec.estimator_path,
         "params": params,
         "metrics": metrics,
         "gate": spec.evaluation.gate,
         "gate_passed": gate_passed,
+        "champion_metric": spec.champion_metric,
         "data_fingerprint": fingerprint,
+        "rows": rows or {},
+        "run": run,
+        "user": user,
         "spec": spec.to_config(),
         "code_version": code_version(),
     }
