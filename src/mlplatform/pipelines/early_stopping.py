@@ -232,13 +232,12 @@ class EarlyStopped(MetaEstimatorMixin, BaseEstimator):
 def boosting_rounds_used(fitted_estimator: Any) -> int | None:
     """Boosting rounds the fitted model predicts with; None for anything but a boosted tree.
 
-    Looks through a Pipeline (its last step) and a TransformedTargetRegressor.
+    Looks through Pipelines (their last step) and TransformedTargetRegressors, nested either
+    way round.
     """
     model = fitted_estimator
-    if hasattr(model, "steps"):
-        model = model.steps[-1][1]
-    if hasattr(model, "regressor_"):
-        model = model.regressor_
+    while hasattr(model, "steps") or hasattr(model, "regressor_"):
+        model = model.steps[-1][1] if hasattr(model, "steps") else model.regressor_
     if isinstance(model, EarlyStopped):
         return int(model.best_iteration_)
     family = boosting_family(type(model))

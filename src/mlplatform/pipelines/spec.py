@@ -433,14 +433,9 @@ class PipelineSpec(_SpecBase):
             estimator = resolve_estimator(model.estimator, ESTIMATOR_KIND[task])
             _check_params(estimator, model.params, "params")
             if model.early_stopping is not None:
-                from mlplatform.pipelines.early_stopping import supports_early_stopping
-
-                path = resolve_path(model.estimator, ESTIMATOR_KIND[task])
-                if not supports_early_stopping(path):
-                    raise ValueError(
-                        "early_stopping applies to boosted trees (hist_gradient_boosting, "
-                        f"gradient_boosting, lightgbm, xgboost), not {path}"
-                    )
+                _check_early_stopping(
+                    resolve_path(model.estimator, ESTIMATOR_KIND[task]), model.params, "params"
+                )
         return model
 
     @field_validator("tuning")
@@ -454,6 +449,9 @@ class PipelineSpec(_SpecBase):
             if not _trusted(info):
                 estimator = resolve_estimator(model.estimator, ESTIMATOR_KIND[task])
                 _check_params(estimator, tuning.space, "space")
+                if model.early_stopping is not None:
+                    path = resolve_path(model.estimator, ESTIMATOR_KIND[task])
+                    _check_early_stopping(path, tuning.space, "space")
         return tuning
 
     @field_validator("evaluation")
@@ -563,6 +561,22 @@ class ScoringSpec(_SpecBase):
 
 
 AnySpec = PipelineSpec | ScoringSpec
+
+
+def _check_early_stopping(path: str, params: dict[str, Any], where: str) -> None:
+    from mlplatform.pipelines.early_stopping import conflicting_params, supports_early_stopping
+
+    if not supports_early_stopping(path):
+        raise ValueError(
+            "early_stopping applies to boosted trees (hist_gradient_boosting, "
+            f"gradient_boosting, lightgbm, xgboost), not {path}"
+        )
+    clash = conflicting_params(path, list(params))
+    if clash:
+        raise ValueError(
+            f"{where}: {', '.join(clash)} would fight model.early_stopping; remove "
+            f"{'it' if len(clash) == 1 else 'them'} (early_stopping sets the stopping rule)"
+        )
 
 
 def _check_metric(metric: str, task: str, where: str) -> None:

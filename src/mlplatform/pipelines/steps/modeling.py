@@ -91,9 +91,9 @@ def estimator(spec: PipelineSpec, params: dict[str, Any]) -> Any:
     stopping = spec.model.early_stopping
     if stopping is None:
         return make_estimator(spec.model.estimator, params, spec.estimator_kind)
-    from mlplatform.pipelines.early_stopping import with_early_stopping
+    from mlplatform.pipelines.early_stopping import make_early_stopped
 
-    return with_early_stopping(
+    return make_early_stopped(
         spec.estimator_path,
         params,
         rounds=stopping.rounds,
