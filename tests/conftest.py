@@ -111,6 +111,38 @@ def assert_one_line_error(result: CliResult, *fragments: str) -> None:
         assert fragment in lines[0], lines[0]
 
 
+def card_contents(html: str) -> tuple[list[str], int]:
+    """The Markdown texts and the number of images of a Metaflow card's HTML file.
+
+    A card carries its components as base64 JSON in the page (`window.__MF_DATA__`), so the
+    page text alone says nothing about what the card shows.
+    """
+    import base64
+    import json
+    import re
+
+    blob = re.search(r'__MF_DATA__\["[^"]+"\] = "([^"]+)"', html)
+    assert blob, "not a Metaflow card"
+    texts: list[str] = []
+    images = 0
+
+    def walk(node: object) -> None:
+        nonlocal images
+        if isinstance(node, dict):
+            if node.get("type") == "image" and str(node.get("src", "")).startswith("data:image"):
+                images += 1
+            if node.get("type") == "markdown":
+                texts.append(str(node.get("source", "")))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(base64.b64decode(blob.group(1))))
+    return texts, images
+
+
 def write_spec(path: Path, spec: dict) -> Path:
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path

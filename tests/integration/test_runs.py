@@ -11,7 +11,14 @@ import pandas as pd
 import pytest
 
 from mlplatform.pipelines.flows import TEMPLATES
-from tests.conftest import assert_one_line_error, run_cli, small_spec, table_spec, write_spec
+from tests.conftest import (
+    assert_one_line_error,
+    card_contents,
+    run_cli,
+    small_spec,
+    table_spec,
+    write_spec,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -59,8 +66,9 @@ def test_run_outputs_model_card_and_quarantine(trained) -> None:
         }
     )
     assert model.predict_proba(sample).shape == (1, 2)
-    card = Path(lines["card_path"]).read_text()
-    assert ("ROC" in card and "<img" in card) or "data:image/png" in card
+    texts, images = card_contents(Path(lines["card_path"]).read_text())
+    # ROC, PR, calibration, confusion, importance, tuning
+    assert images == 6 and any(t.startswith("# marketing.d7_purchase") for t in texts)
     quarantine = pd.read_csv(Path(lines["model_path"]).parent / "quarantine.csv")
     assert int(lines["rows_quarantined"]) == len(quarantine)
     assert {"table", "source", "line", "reason", "row"} == set(quarantine.columns)

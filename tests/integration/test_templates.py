@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import REPO, run_cli, write_spec
+from tests.conftest import REPO, card_contents, run_cli, write_spec
 
 pytestmark = pytest.mark.slow
 EXAMPLES = REPO / "examples" / "pipelines"
@@ -90,8 +90,9 @@ def test_regression_template_end_to_end(regression: tuple[Path, dict[str, str]])
     (evaluation,) = _artifacts(workdir, lines["run"], "evaluate", "evaluation")
     assert len(evaluation.predicted) == len(evaluation.actual) > 100  # the card's scatter plots
     assert min(evaluation.predicted) >= 0  # log1p target: predictions come back in dollars
-    card = Path(lines["card_path"]).read_text()
-    assert "Predicted vs actual" in card or "data:image/png" in card
+    texts, images = card_contents(Path(lines["card_path"]).read_text())
+    # predicted vs actual, residuals, permutation importance, tuning
+    assert images == 4 and "## Plots" in texts
 
 
 def test_bayesian_tuning_learns_in_the_second_round(
@@ -126,8 +127,8 @@ def test_nlp_template_end_to_end(nlp: tuple[Path, dict[str, str]]) -> None:
     )
     assert len(evaluation.confusion) == len(labels)
     assert sum(map(sum, evaluation.confusion)) == evaluation.holdout_rows
-    card = Path(lines["card_path"]).read_text()
-    assert "Per class" in card
+    texts, images = card_contents(Path(lines["card_path"]).read_text())
+    assert "## Per class" in texts and images == 3  # per-class bars, confusion, tuning
 
 
 def test_scoring_trains_a_champion_first_then_scores(tmp_path: Path) -> None:
@@ -147,8 +148,12 @@ def test_scoring_trains_a_champion_first_then_scores(tmp_path: Path) -> None:
     assert "no champion for marketing.d7_purchase yet: training it first" in result.stderr
     lines = _lines(result.stdout)
     assert lines["model_version"].startswith("ClassificationFlow/")
-    rows_in, scored, rejected = (int(lines[k]) for k in ("rows_in", "rows_scored", "rows_rejected"))
-    assert rejected > 0 and scored + rejected == rows_in  # every row scored or quarantined
+    # Raw rows (installs and in-app events) are valid or quarantined, never dropped; the
+    # valid installs become the rows scored.
+    rows_in, valid, rejected = (int(lines[k]) for k in ("rows_in", "rows_valid", "rows_rejected"))
+    assert rejected > 0 and valid + rejected == rows_in
+    scored = int(lines["rows_scored"])
+    assert 0 < scored < valid
 
     manifest = yaml.safe_load(Path(lines["predictions"]).read_text())
     predictions = pd.concat(pd.read_parquet(f) for f in manifest["files"])

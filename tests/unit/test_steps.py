@@ -12,12 +12,18 @@ from mlplatform.pipelines.spec import PipelineSpec
 from mlplatform.pipelines.steps.evaluation import evaluate
 from mlplatform.pipelines.steps.ingest import IngestResult, ingest
 from mlplatform.pipelines.steps.modeling import build_pipeline
-from mlplatform.pipelines.steps.registration import data_fingerprint, gate_result, registration_tags
-from mlplatform.pipelines.steps.search import candidates, select_best
+from mlplatform.pipelines.steps.registration import data_fingerprint, gate_result
+from mlplatform.pipelines.steps.search import (
+    candidates,
+    first_round,
+    next_round,
+    select_best,
+    tuning_tasks,
+)
 from mlplatform.pipelines.steps.splitting import split, tuning_sample
 from mlplatform.pipelines.steps.tuning import score_candidate
 from mlplatform.pipelines.steps.validate import enforce_limit, validate
-from tests.conftest import small_spec
+from tests.conftest import small_spec, with_changes
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +108,7 @@ def test_tune_train_evaluate_register(spec: PipelineSpec, validated) -> None:
     assert ev.metrics["roc_auc"] > 0.65  # the planted relation is learnable
     assert np.sum(ev.confusion) == len(data.y_test)
     assert next(iter(ev.importances)) in spec.features.columns
-    passed = gate_result(spec, ev.metrics)
-    assert registration_tags(spec, passed)[-1] == ("champion" if passed else "gate:failed")
+    assert gate_result(spec, ev.metrics) is (ev.metrics["roc_auc"] >= 0.70)
 
 
 def test_fingerprint_tracks_content(validated) -> None:
@@ -188,3 +193,121 @@ def test_open_ended_families_still_catch_typos() -> None:
         PipelineSpec.model_validate(
             small_spec(**{"model.estimator": "lightgbm", "model.params": {"n_estimator": 10}})
         )
+
+
+REGRESSORS = {
+    "hist_gradient_boosting": ({"max_iter": 80, "random_state": 0}, None),
+    "lightgbm": ({"n_estimators": 400, "verbose": -1, "random_state": 0, "n_jobs": 1}, 10),
+    "xgboost": ({"n_estimators": 400, "random_state": 0, "n_jobs": 1}, 10),
+    "keras_mlp": ({"epochs": 20, "hidden_units": [32, 16], "random_state": 0}, None),
+    "ridge": ({"alpha": 1.0}, None),
+}
+
+
+@pytest.mark.parametrize("family", sorted(REGRESSORS))
+def test_regression_families_train(validated, family: str) -> None:
+    """Every family as a regressor on day-30 revenue (log1p target); boosters stop early."""
+    params, stopping_rounds = REGRESSORS[family]
+    raw = small_spec(
+        task="regression",
+        **{
+            "target.column": "revenue_d30_usd",
+            "target.transform": "log1p",
+            "model.estimator": family,
+            "model.params": params,
+            "evaluation.metrics": ["rmse", "mae", "r2"],
+            "evaluation.gate": None,
+            "tuning": None,
+        },
+    )
+    if stopping_rounds:
+        raw["model"]["early_stopping"] = {"rounds": stopping_rounds}
+    spec = PipelineSpec.model_validate(raw)
+    data = split(spec, validated.table)
+    model = build_pipeline(spec, params).fit(data.X_train, data.y_train)
+    ev = evaluate(spec, model, data)
+    assert set(ev.metrics) == {"rmse", "mae", "r2"}
+    # It learned the planted relation: predictions rank with actual revenue. (R² in dollars
+    # is a poor check here: a log-target model predicts near the median of a zero-heavy target.)
+    predicted = model.predict(data.X_test)
+    assert np.corrcoef(predicted, data.y_test)[0, 1] > 0.15
+    if stopping_rounds:
+        from mlplatform.pipelines.early_stopping import boosting_rounds_used
+
+        used = boosting_rounds_used(model)
+        assert used is not None and used < 400  # stopped before n_estimators
+
+
+def test_regression_holdout_is_stratified_by_decile(validated) -> None:
+    spec = PipelineSpec.model_validate(
+        small_spec(
+            task="regression",
+            **{"target.column": "revenue_d30_usd", "evaluation.metrics": ["rmse"],
+               "evaluation.gate": None, "tuning": None},
+        )
+    )  # fmt: skip
+    data = split(spec, validated.table)
+    # The long tail (top decile) appears in the holdout in its share, not by luck.
+    cut = np.quantile(np.concatenate([data.y_train, data.y_test]), 0.9)
+    assert abs(np.mean(data.y_test > cut) - np.mean(data.y_train > cut)) < 0.02
+
+
+def _nlp_spec(estimator: str = "logistic_regression", **changes: object) -> PipelineSpec:
+    raw = {
+        "version": 1,
+        "task": "nlp",
+        "project": "tests",
+        "name": "texts",
+        "data": {"source": {"kind": "synthetic_text", "rows": 600}},
+        "target": {"column": "label"},
+        "features": {"text": ["text"]},
+        "model": {"estimator": estimator},
+    }
+    return PipelineSpec.model_validate(with_changes(raw, changes))
+
+
+def test_nlp_multiclass_with_keras_on_tfidf() -> None:
+    from mlplatform.data.text_synthetic import generate_texts
+
+    spec = _nlp_spec("keras_mlp", **{"model.params": {"epochs": 15, "random_state": 0}})
+    data = split(spec, generate_texts(800, seed=3))
+    model = build_pipeline(spec, spec.model.params).fit(data.X_train, data.y_train)
+    ev = evaluate(spec, model, data)
+    assert ev.labels == sorted(set(data.y_train))
+    assert ev.metrics["f1_macro"] > 0.5  # five labels: chance is about 0.2
+    assert sum(m["support"] for m in ev.per_class.values()) == len(data.y_test)
+
+
+def test_two_rounds_split_grid_and_random_candidates(spec: PipelineSpec) -> None:
+    every = candidates(spec)
+    first, state = first_round(spec)
+    second, _ = next_round(spec, state, [])
+    assert [c.params for c in first] + [c.params for c in second] == every
+    assert {c.round for c in first} == {1} and {c.round for c in second} == {2}
+    assert tuning_tasks(spec) == len(every)
+
+
+def test_without_tuning_the_second_round_is_idle(spec: PipelineSpec) -> None:
+    plain = spec.model_copy(update={"tuning": None})
+    first, state = first_round(plain)
+    second, _ = next_round(plain, state, [])
+    assert [c.params for c in first] == [dict(plain.model.params)]
+    assert second == [None] and tuning_tasks(plain) == 2  # one task that returns at once
+
+
+def test_bayesian_rounds_ask_after_telling(spec: PipelineSpec, validated) -> None:
+    raw = small_spec(**{"tuning.strategy": "bayesian", "tuning.n_candidates": 4})
+    bayes = PipelineSpec.model_validate(raw)
+    data = split(bayes, validated.table)
+    sample = tuning_sample(bayes, data)
+    first, state = first_round(bayes)
+    assert [c.trial for c in first] == [0, 1]
+    scores = []
+    for candidate in first:
+        score = score_candidate(bayes, sample, candidate.params, candidate.round)
+        score.trial = candidate.trial
+        scores.append(score)
+    second, state = next_round(bayes, state, scores)
+    assert [c.trial for c in second if c] == [2, 3]
+    finished = [t for t in state.study.trials if t.state.name == "COMPLETE"]
+    assert len(finished) == 2  # the first round's scores reached the study

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from mlplatform.cli import appsflyer_cmd, run_cmd, runs_cmd, spec_cmd
+from mlplatform.cli import appsflyer_cmd, init_cmd, models_cmd, run_cmd, runs_cmd, spec_cmd
 from mlplatform.errors import PlatformError
 
 app = typer.Typer(
@@ -18,7 +18,9 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("run")(run_cmd.run)
+app.command("init")(init_cmd.init)
 app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(spec_cmd.app, name="spec")
 app.add_typer(appsflyer_cmd.app, name="appsflyer")
 

@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # no display on Batch or CI
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from mlplatform.pipelines.steps.evaluation import (
     AnyEvaluation,
@@ -155,6 +156,7 @@ def tuning_figure(scores: list[CandidateScore], best: CandidateScore) -> Figure:
     chosen = scores.index(best)
     ax.scatter([chosen], [best.score], s=180, facecolors="none", edgecolors="black", label="best")
     ax.set(xlabel="candidate", ylabel=f"CV {scores[0].metric}", title="Tuning: score per candidate")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     return fig

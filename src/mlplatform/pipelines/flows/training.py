@@ -201,24 +201,25 @@ class TrainingFlow(FlowSpec):
     @step
     def register(self) -> None:
         from mlplatform.pipelines.launcher import metaflow_user
-        from mlplatform.pipelines.steps.registration import gate_result, lineage, register
+        from mlplatform.pipelines.steps.registration import gate_result, lineage
 
         spec = self._spec()
         pathspec = f"{current.flow_name}/{current.run_id}"
         self.gate_passed = gate_result(spec, self.metrics)
+        rows = self.validation_report | {
+            "train": len(self.data.y_train),
+            "holdout": len(self.data.y_test),
+        }
         self.lineage = lineage(
             spec,
             self.data_fingerprint,
             self.best.params,
             self.metrics,
             self.gate_passed,
-            rows=self.validation_report
-            | {"train": len(self.data.y_train), "holdout": len(self.data.y_test)},
+            rows=rows,
             run=pathspec,
             user=metaflow_user(),
         )
-        # Tags last: a run is only registered (or champion) once everything is stored.
-        self.decision = register(spec, pathspec, self.metrics, self.gate_passed)
         self.summary = {
             "pipeline_id": spec.pipeline_id,
             "run": pathspec,
@@ -228,8 +229,6 @@ class TrainingFlow(FlowSpec):
             "metrics": self.metrics,
             "gate": spec.evaluation.gate,
             "gate_passed": self.gate_passed,
-            "champion": self.decision["champion"],
-            "registry": self.decision["reason"],
             "model_path": self.model_path,
             "quarantine_path": self.quarantine_path,
             "outputs": self.outputs,
@@ -239,4 +238,13 @@ class TrainingFlow(FlowSpec):
 
     @step
     def end(self) -> None:
-        pass
+        """Registers the model: the registry's tags are the run's last write, after every
+        artifact above is stored, so a run that fails earlier never touches the champion."""
+        from mlplatform.pipelines.steps.registration import register
+
+        spec = self._spec()
+        decision = register(spec, self.lineage["run"], self.metrics, self.gate_passed)
+        self.summary = self.summary | {
+            "champion": decision["champion"],
+            "registry": decision["reason"],
+        }
