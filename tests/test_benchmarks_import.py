@@ -9,7 +9,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.mark.parametrize("script", ["run.py", "harness.py", "baseline_plain.py", "validation.py"])
+@pytest.mark.parametrize("script", sorted(p.name for p in BENCH.glob("*.py")))
 def test_benchmark_script_imports(script: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(BENCH))
     spec = importlib.util.spec_from_file_location(f"bench_{script[:-3]}", BENCH / script)

@@ -311,3 +311,14 @@ def test_bayesian_rounds_ask_after_telling(spec: PipelineSpec, validated) -> Non
     assert [c.trial for c in second if c] == [2, 3]
     finished = [t for t in state.study.trials if t.state.name == "COMPLETE"]
     assert len(finished) == 2  # the first round's scores reached the study
+
+
+def test_nlp_with_sentence_embeddings() -> None:
+    """`features.text_encoder: minilm`: all-MiniLM-L6-v2 from the installed package."""
+    from mlplatform.data.text_synthetic import generate_texts
+
+    spec = _nlp_spec(**{"features.text_encoder": "minilm", "model.params": {"max_iter": 500}})
+    data = split(spec, generate_texts(400, seed=5))
+    model = build_pipeline(spec, spec.model.params).fit(data.X_train, data.y_train)
+    ev = evaluate(spec, model, data)
+    assert ev.metrics["f1_macro"] > 0.5  # five labels from 320 texts: chance is about 0.2
