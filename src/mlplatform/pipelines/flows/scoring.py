@@ -15,10 +15,8 @@ import io
 from typing import Any
 
 from metaflow import (
-    Config,
     FlowSpec,
     card,
-    config_expr,
     current,
     project,
     resources,
@@ -26,20 +24,14 @@ from metaflow import (
     step,
 )
 
-CPU = config_expr("pipeline.resources.cpu")
-MEMORY = config_expr("pipeline.resources.memory")
+from mlplatform.pipelines.flows.common import CPU, MEMORY, PROJECT, pipeline_config, tag_run
 
 
-@project(name=config_expr("pipeline.project"))
+@project(name=PROJECT)
 class ScoringFlow(FlowSpec):
     """Batch scoring with a registered model."""
 
-    pipeline = Config(
-        "pipeline",
-        required=True,
-        parser="mlplatform.pipelines.spec.parse_pipeline_config",
-        help="Path to the scoring spec YAML.",
-    )
+    pipeline = pipeline_config()
 
     def _spec(self) -> Any:
         from mlplatform.pipelines.spec import ScoringSpec
@@ -48,16 +40,12 @@ class ScoringFlow(FlowSpec):
 
     @step
     def start(self) -> None:
-        from metaflow import Run
-
         from mlplatform.pipelines.steps.scoring import resolve_model
 
         spec = self._spec()
         self.pipeline_id = spec.pipeline_id
         self.model_ref = resolve_model(spec)
-        Run(f"{current.flow_name}/{current.run_id}", _namespace_check=False).add_tags(
-            [f"pipeline:{spec.pipeline_id}", f"model:{self.model_ref.pathspec}"]
-        )
+        tag_run([f"pipeline:{spec.pipeline_id}", f"model:{self.model_ref.pathspec}"])
         self.next(self.ingest)
 
     @retry(times=2, minutes_between_retries=0)

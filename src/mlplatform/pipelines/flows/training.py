@@ -17,29 +17,21 @@ import io
 from typing import Any
 
 from metaflow import (
-    Config,
     FlowSpec,
     card,
-    config_expr,
     current,
     resources,
     retry,
     step,
 )
 
-CPU = config_expr("pipeline.resources.cpu")
-MEMORY = config_expr("pipeline.resources.memory")
+from mlplatform.pipelines.flows.common import CPU, MEMORY, pipeline_config, tag_run
 
 
 class TrainingFlow(FlowSpec):
     """Base of the classification, regression and NLP templates (not a flow on its own)."""
 
-    pipeline = Config(
-        "pipeline",
-        required=True,
-        parser="mlplatform.pipelines.spec.parse_pipeline_config",
-        help="Path to the pipeline spec YAML.",
-    )
+    pipeline = pipeline_config()
 
     def _spec(self) -> Any:
         from mlplatform.pipelines.spec import PipelineSpec
@@ -47,11 +39,6 @@ class TrainingFlow(FlowSpec):
         # The Config parser validated the spec in full when the run started; steps skip the
         # estimator import that check needs, so light steps start without scikit-learn.
         return PipelineSpec.model_validate(self.pipeline.to_dict(), context={"trusted": True})
-
-    def _tag_run(self, tags: list[str]) -> None:
-        from metaflow import Run
-
-        Run(f"{current.flow_name}/{current.run_id}", _namespace_check=False).add_tags(tags)
 
     def _score(self, candidate: Any) -> Any:
         """One candidate's cross-validated score, or None for an idle round's placeholder."""
@@ -71,7 +58,7 @@ class TrainingFlow(FlowSpec):
     def start(self) -> None:
         spec = self._spec()
         self.pipeline_id = spec.pipeline_id
-        self._tag_run([f"pipeline:{spec.pipeline_id}"])
+        tag_run([f"pipeline:{spec.pipeline_id}"])
         self.next(self.ingest)
 
     @retry(times=2, minutes_between_retries=0)
@@ -206,7 +193,10 @@ class TrainingFlow(FlowSpec):
         spec = self._spec()
         pathspec = f"{current.flow_name}/{current.run_id}"
         self.gate_passed = gate_result(spec, self.metrics)
-        rows = self.validation_report | {
+        report = self.validation_report
+        rows = {
+            "tables": report["tables"],
+            "examples": report["examples"],
             "train": len(self.data.y_train),
             "holdout": len(self.data.y_test),
         }

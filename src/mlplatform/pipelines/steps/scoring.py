@@ -37,27 +37,22 @@ class ScoringModel:
 
 
 def resolve_model(spec: ScoringSpec) -> ScoringModel:
-    from metaflow import Run
-
     from mlplatform.registry import get_model
 
     version = get_model(spec.scoring.model)
-    run = Run(version.pathspec, _namespace_check=False)
-    lineage = run.data.lineage if "lineage" in run.data else {}
-    lineage_spec = lineage.get("spec")
-    if not lineage_spec:
+    if not version.spec:
         raise DataQualityError(
             f"model {version.pathspec} has no training spec in its lineage",
             "score with a model registered by this platform's templates",
         )
-    return ScoringModel(version.pathspec, version.pipeline_id, lineage_spec)
+    return ScoringModel(version.pathspec, version.pipeline_id or "", version.spec)
 
 
 def load_model(model: ScoringModel) -> Any:
-    """The fitted model, read from the training run's `train` step."""
-    from metaflow import Run
+    """The fitted model: the training run's `model` artifact."""
+    from mlplatform import registry
 
-    return Run(model.pathspec, _namespace_check=False)["train"].task.data.model
+    return registry.load_model(model.pathspec)
 
 
 def training_spec(model: ScoringModel) -> PipelineSpec:
@@ -160,8 +155,5 @@ def _distribution(training: PipelineSpec, values: np.ndarray) -> dict[str, Any]:
             values, size=min(len(values), 20_000), replace=False
         )
         return {"kind": "numeric", "values": [float(v) for v in sample]}
-    labels, counts = np.unique(values.astype(str), return_counts=True) if len(values) else ([], [])
-    return {
-        "kind": "labels",
-        "counts": {str(k): int(v) for k, v in zip(labels, counts, strict=True)},
-    }
+    counts = pd.Series(values.astype(str)).value_counts().sort_index()
+    return {"kind": "labels", "counts": {str(k): int(v) for k, v in counts.items()}}
