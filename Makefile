@@ -52,6 +52,8 @@ $(GE_VENV)/.installed:
 
 bench: $(STAMP) $(GE_VENV)/.installed
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/templates.py
+	$(BIN)/python benchmarks/tuning.py
 	$(BIN)/python benchmarks/validation.py
 
 clean:
