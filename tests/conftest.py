@@ -50,10 +50,22 @@ class CliResult:
     stderr: str
 
 
+def metaflow_env(cwd: Path) -> dict[str, str]:
+    """Environment for a Metaflow process that keeps its runs in `cwd/.metaflow`.
+
+    Metaflow otherwise looks for `.metaflow` in the working directory and then in every parent:
+    a stray `/tmp/.metaflow` would collect every test's runs and mix them up.
+    """
+    return dict(os.environ) | {
+        "METAFLOW_USER": "tester",
+        "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(cwd),
+    }
+
+
 def run_cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
 ) -> CliResult:
-    full_env = dict(os.environ) | {"METAFLOW_USER": "tester", "COLUMNS": "200"} | (env or {})
+    full_env = metaflow_env(cwd) | {"COLUMNS": "200"} | (env or {})
     proc = subprocess.run(
         [sys.executable, "-m", "mlplatform.cli.main", *args],
         cwd=cwd,

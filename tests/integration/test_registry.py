@@ -8,7 +8,6 @@ they were, so promote/rollback tests do not leak into each other.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -24,7 +23,7 @@ import pytest
 from mlplatform import registry
 from mlplatform.errors import NotFoundError
 from mlplatform.registry import actions
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, metaflow_env, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +48,7 @@ def _run_flow(workdir: Path, *args: str) -> tuple[str, subprocess.CompletedProce
     proc = subprocess.run(
         [sys.executable, str(FLOW), "run", "--run-id-file", str(id_file), *args],
         cwd=workdir,
-        env=os.environ | {"METAFLOW_USER": "tester"},
+        env=metaflow_env(workdir),
         capture_output=True,
         text=True,
         timeout=300,

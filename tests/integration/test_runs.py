@@ -14,6 +14,7 @@ from mlplatform.pipelines.flows import TEMPLATES
 from tests.conftest import (
     assert_one_line_error,
     card_contents,
+    metaflow_env,
     run_cli,
     small_spec,
     table_spec,
@@ -143,7 +144,7 @@ def test_flow_runs_directly_with_metaflow(workdir: Path) -> None:
         capture_output=True,
         text=True,
         timeout=600,
-        env={**__import__("os").environ, "METAFLOW_USER": "tester"},
+        env=metaflow_env(workdir),
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     shown = run_cli("runs", "show", "--json", _latest(workdir), cwd=workdir)

@@ -7,7 +7,6 @@ Metaflow client, as a user would.
 
 from __future__ import annotations
 
-import os
 import pickle
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import REPO, card_contents, run_cli, write_spec
+from tests.conftest import REPO, card_contents, metaflow_env, run_cli, write_spec
 
 pytestmark = pytest.mark.slow
 EXAMPLES = REPO / "examples" / "pipelines"
@@ -48,8 +47,13 @@ def _artifacts(workdir: Path, pathspec: str, step: str, *names: str) -> list[Any
         f"data = Run({pathspec!r})[{step!r}].task.data; "
         f"pickle.dump([getattr(data, n) for n in {list(names)!r}], open({str(out)!r}, 'wb'))"
     )
-    env = {**os.environ, "METAFLOW_USER": "tester"}
-    subprocess.run([sys.executable, "-c", script], cwd=workdir, env=env, check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=workdir,
+        env=metaflow_env(workdir),
+        check=True,
+        timeout=120,
+    )
     with out.open("rb") as handle:
         return list(pickle.load(handle))
 
