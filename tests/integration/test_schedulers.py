@@ -184,15 +184,20 @@ def test_template_compiles_to_argo_workflows(
     compiled = _compile(tmp_path, batch_platform | kubernetes, "argo-workflows", template)
     assert compiled["kind"] == "WorkflowTemplate"
     assert compiled["metadata"]["namespace"] == "mlplatform"
-    templates = {t["name"]: t for t in compiled["spec"]["templates"]}
+    # Argo names cannot hold underscores: Metaflow writes `tune_more` as `tune-more`.
+    templates = {_step(t["name"]): t for t in compiled["spec"]["templates"]}
     flow_name, _ = TEMPLATES[template.task]
-    dag = {task["name"]: task for task in templates[flow_name]["dag"]["tasks"]}
+    dag = {_step(task["name"]): task for task in templates[flow_name]["dag"]["tasks"]}
     loops = [name for name, task in dag.items() if "withParam" in task]
     # Each tuning round is a parallel withParam loop over a nested DAG running its body.
-    bodies = {t["name"] for loop in loops for t in templates[loop]["dag"]["tasks"]}
+    bodies = {_step(t["name"]) for loop in loops for t in templates[loop]["dag"]["tasks"]}
     assert bodies == template.fan_outs and len(loops) == len(template.fan_outs)
     assert set(dag) - set(loops) == template.steps - template.fan_outs
     for step in template.steps:
         requests = templates[step]["container"]["resources"]["requests"]
         cpu, memory = float(requests["cpu"]), float(requests["memory"].rstrip("M"))
         assert (cpu, memory) == ((2, 8192) if step in template.heavy else (1, 4096)), step
+
+
+def _step(argo_name: str) -> str:
+    return argo_name.replace("-", "_")
