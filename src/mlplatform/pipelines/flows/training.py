@@ -40,7 +40,7 @@ class TrainingFlow(FlowSpec):
         # estimator import that check needs, so light steps start without scikit-learn.
         return PipelineSpec.model_validate(self.pipeline.to_dict(), context={"trusted": True})
 
-    def _score(self, candidate: Any) -> Any:
+    def _score(self, candidate: Any, round_size: int) -> Any:
         """One candidate's cross-validated score, or None for an idle round's placeholder."""
         if candidate is None:
             return None
@@ -49,7 +49,8 @@ class TrainingFlow(FlowSpec):
         from mlplatform.settings import get_settings
 
         spec = self._spec()
-        with capped_threads(get_settings().runs.max_workers):
+        # As many tasks as the round has run at once (at most --max-workers): share the cores.
+        with capped_threads(min(get_settings().runs.max_workers, round_size)):
             score = score_candidate(spec, self.tuning_data, candidate.params, candidate.round)
         score.trial = candidate.trial
         return score
@@ -108,7 +109,7 @@ class TrainingFlow(FlowSpec):
     @resources(cpu=CPU, memory=MEMORY)
     @step
     def tune(self) -> None:
-        self.score = self._score(self.input)
+        self.score = self._score(self.input, len(self.round_1))
         self.next(self.learn)
 
     @step
@@ -129,7 +130,7 @@ class TrainingFlow(FlowSpec):
     @resources(cpu=CPU, memory=MEMORY)
     @step
     def tune_more(self) -> None:
-        self.score = self._score(self.input)
+        self.score = self._score(self.input, len(self.round_2))
         self.next(self.select)
 
     @step
