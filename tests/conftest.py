@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.servers.slapd import LdapServer, start_slapd
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SPEC = REPO / "examples" / "pipelines" / "appsflyer_d7_purchase.yaml"
 
@@ -209,3 +211,25 @@ def aws_endpoint() -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+
+
+# --- OpenLDAP (slapd) on loopback, FreeIPA's layout: one server for the whole session -------
+
+
+@pytest.fixture(scope="session")
+def ldap_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LdapServer]:
+    proc, server = start_slapd(tmp_path_factory.mktemp("slapd"))
+    yield server
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def ldap_env(server: LdapServer) -> dict[str, str]:
+    """MLPLATFORM_* settings that point the user manager at `server` as its service account."""
+    return {
+        "MLPLATFORM_USERS__BACKEND": "ldap",
+        "MLPLATFORM_LDAP__URL": server.url,
+        "MLPLATFORM_LDAP__BASE_DN": server.base_dn,
+        "MLPLATFORM_LDAP__BIND_DN": server.manager_dn,
+        "MLPLATFORM_LDAP_BIND_PASSWORD": server.manager_password,
+    }

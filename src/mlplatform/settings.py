@@ -89,6 +89,127 @@ class EfsSettings(_Section):
     home_root: str = Field("/data", description="Where per-user EFS folders live: <root>/<user>.")
 
 
+class LdapSettings(_Section):
+    """The directory as LDAP sees it; FreeIPA's DN layout is the default."""
+
+    url: str | None = Field(
+        None,
+        description="LDAP server URL, e.g. ldaps://ipa.dataplatform.local:636; unset: no LDAP.",
+    )
+    base_dn: str = Field("dc=dataplatform,dc=local", description="Directory base DN.")
+    users_rdn: str = Field(
+        "cn=users,cn=accounts", description="Where users live, relative to base_dn."
+    )
+    groups_rdn: str = Field(
+        "cn=groups,cn=accounts", description="Where groups live, relative to base_dn."
+    )
+    bind_dn: str | None = Field(None, description="Service account DN the user manager binds as.")
+    bind_password_env: str = Field(
+        "MLPLATFORM_LDAP_BIND_PASSWORD",
+        description="Environment variable holding the bind password.",
+    )
+    bind_password_secret: str | None = Field(
+        None, description="AWS Secrets Manager secret holding the bind password (used when set)."
+    )
+    user_object_classes: list[str] = Field(
+        ["top", "person", "organizationalPerson", "inetOrgPerson", "posixAccount", "nsAccount"],
+        description="objectClass values of a new user entry.",
+    )
+    group_object_classes: list[str] = Field(
+        ["top", "groupOfNames", "posixGroup"],
+        description="objectClass values of a new group entry.",
+    )
+    lock_attribute: str = Field(
+        "nsAccountLock", description="Attribute set to TRUE on a disabled account (389-DS)."
+    )
+    ca_cert_file: str | None = Field(None, description="CA bundle for ldaps:// (PEM).")
+    timeout_seconds: float = Field(5.0, gt=0, description="Connect and response timeout.")
+
+
+class FreeIpaSettings(_Section):
+    url: str | None = Field(
+        None, description="FreeIPA server host or URL, e.g. https://ipa.dataplatform.local."
+    )
+    username: str = Field("admin", description="Account the user manager logs in as.")
+    password_env: str = Field(
+        "MLPLATFORM_FREEIPA_PASSWORD", description="Environment variable holding its password."
+    )
+    password_secret: str | None = Field(
+        None, description="AWS Secrets Manager secret holding the password (used when set)."
+    )
+    verify_ssl: bool | str = Field(
+        True, description="Verify the server certificate: true, false, or a CA bundle path."
+    )
+
+
+class JupyterHubSettings(_Section):
+    api_url: str | None = Field(
+        None, description="Hub REST API, e.g. http://127.0.0.1:8081/hub/api; unset: no hub."
+    )
+    token_env: str = Field(
+        "MLPLATFORM_JUPYTERHUB_TOKEN",
+        description="Environment variable holding an API token with the user-manager role.",
+    )
+    token_secret: str | None = Field(
+        None, description="AWS Secrets Manager secret holding the token (used when set)."
+    )
+
+
+class UsersSettings(_Section):
+    """What onboarding creates per user (SPEC: the user manager owns everything per user)."""
+
+    backend: Literal["ldap", "freeipa"] = Field(
+        "ldap", description="Directory backend: plain LDAP (ldap3) or FreeIPA's JSON-RPC API."
+    )
+    groups: list[str] = Field(
+        ["ml-platform-users"], description="Groups every platform user belongs to."
+    )
+    admin_group: str = Field("ml-platform-admins", description="The platform admins' group.")
+    id_range_start: int = Field(
+        10000, ge=1000, description="First uid/gid number when the directory assigns none."
+    )
+    id_range_end: int = Field(59999, ge=1000, description="Last uid/gid number of the range.")
+    users_bucket: str | None = Field(
+        None,
+        description="Bucket holding users/<name>/ prefixes and home archives; unset: no S3.",
+    )
+    iam_enabled: bool = Field(
+        True, description="Create the per-user IAM role and policy (needs users_bucket)."
+    )
+    hub_host_role_arn: str | None = Field(
+        None, description="JupyterHub host role trusted to assume each user's role."
+    )
+    permissions_boundary_arn: str | None = Field(
+        None, description="Boundary policy (Terraform-owned) attached to every user role."
+    )
+    audit_log: str | None = Field(
+        None, description="JSON-lines audit log; unset: <MLPLATFORM_HOME>/audit/users.jsonl."
+    )
+    mfa_store: Literal["ldap", "file"] = Field(
+        "file", description="Where TOTP secrets live: an LDAP attribute or a hub-owned file."
+    )
+    mfa_file: str = Field(
+        "/srv/jupyterhub/totp-secrets.json", description="The TOTP secrets file (mode 0600)."
+    )
+    mfa_attribute: str = Field(
+        "mlplatformTotpSecret", description="LDAP attribute holding a user's TOTP secret."
+    )
+    mfa_issuer: str = Field("mlplatform", description="Issuer shown in authenticator apps.")
+
+
+class MetaflowProfileSettings(_Section):
+    """Platform values a user's Metaflow profile is built from (Terraform outputs them)."""
+
+    service_url: str | None = Field(None, description="METAFLOW_SERVICE_URL.")
+    datastore_root: str | None = Field(None, description="METAFLOW_DATASTORE_SYSROOT_S3.")
+    batch_job_queue: str | None = Field(None, description="METAFLOW_BATCH_JOB_QUEUE.")
+    batch_job_role_arn: str | None = Field(None, description="METAFLOW_ECS_S3_ACCESS_IAM_ROLE.")
+    sfn_role_arn: str | None = Field(None, description="METAFLOW_SFN_IAM_ROLE.")
+    extra: dict[str, str] = Field(
+        default_factory=dict, description="Further METAFLOW_* keys copied into every profile."
+    )
+
+
 class EndpointSettings(_Section):
     """Placeholder sections for components that later issues fill in."""
 
@@ -105,9 +226,11 @@ class Settings(BaseSettings):
     batch: BatchSettings = Field(default_factory=lambda: BatchSettings())
     appsflyer: AppsFlyerSettings = Field(default_factory=lambda: AppsFlyerSettings())
     runs: RunsSettings = Field(default_factory=lambda: RunsSettings())
-    ldap: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
-    freeipa: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
-    jupyterhub: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
+    ldap: LdapSettings = Field(default_factory=lambda: LdapSettings())
+    freeipa: FreeIpaSettings = Field(default_factory=lambda: FreeIpaSettings())
+    jupyterhub: JupyterHubSettings = Field(default_factory=lambda: JupyterHubSettings())
+    users: UsersSettings = Field(default_factory=lambda: UsersSettings())
+    metaflow: MetaflowProfileSettings = Field(default_factory=lambda: MetaflowProfileSettings())
     alerts: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
     efs: EfsSettings = Field(default_factory=lambda: EfsSettings())
 

@@ -158,7 +158,7 @@ def test_token_from_secrets_manager(aws_endpoint: str, monkeypatch: pytest.Monke
         monkeypatch.setenv(key, value)
     boto3.client("secretsmanager").create_secret(Name="appsflyer/api-token", SecretString="tok\n")
     assert token_from("UNSET_VARIABLE", "appsflyer/api-token") == "tok"
-    with pytest.raises(PlatformError, match="cannot read AppsFlyer token secret 'nope'"):
+    with pytest.raises(PlatformError, match="cannot read the AppsFlyer API token secret 'nope'"):
         token_from("UNSET_VARIABLE", "nope")
 
 

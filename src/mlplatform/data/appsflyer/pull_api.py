@@ -20,7 +20,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import httpx
 from tenacity import (
@@ -32,6 +31,7 @@ from tenacity import (
 
 from mlplatform.data.appsflyer.reports import Report
 from mlplatform.errors import PlatformError
+from mlplatform.secrets import read_secret
 from mlplatform.storage import join, read_bytes, write_bytes
 
 MIN_WINDOW = timedelta(minutes=1)
@@ -239,21 +239,4 @@ def _drop_stale_parts(folder: str, keep: int) -> None:
 
 def token_from(env_name: str, secret_id: str | None) -> str:
     """The API token: from AWS Secrets Manager when a secret is configured, else the env."""
-    if secret_id:
-        import boto3
-
-        try:
-            value: Any = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
-        except Exception as exc:  # botocore raises many types; all mean "cannot read it"
-            raise PlatformError(
-                f"cannot read AppsFlyer token secret '{secret_id}' ({type(exc).__name__})",
-                "check the secret name, AWS credentials and AWS_ENDPOINT_URL",
-            ) from None
-        return str(value["SecretString"]).strip()
-    token = os.environ.get(env_name, "").strip()
-    if not token:
-        raise PlatformError(
-            f"no AppsFlyer API token: {env_name} is not set",
-            f"export {env_name}=<API V2 token>, or set appsflyer.token_secret in the profile",
-        )
-    return token
+    return read_secret("AppsFlyer API token", env_name, secret_id, "appsflyer.token_secret")

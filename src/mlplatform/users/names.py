@@ -1,0 +1,39 @@
+"""Usernames are the one value every backend puts into a DN, a path, an IAM name and a URL.
+
+So they are checked once, strictly, before anything else sees them: POSIX-portable lower-case
+ASCII (`^[a-z_][a-z0-9_-]{0,31}$`, the shadow-utils rule). Unicode look-alikes (a Cyrillic `а`,
+a full-width `ａ`) fail the ASCII check rather than being folded into someone else's name.
+Backends still escape every value they put into a DN or a filter: validation is not escaping.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mlplatform.errors import PlatformError
+
+USERNAME_PATTERN = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+GROUP_PATTERN = re.compile(r"[a-z_][a-z0-9_.-]{0,63}")
+
+
+class InvalidNameError(PlatformError):
+    """A username or group name is not allowed."""
+
+
+def validate_username(name: str, where: str = "username") -> str:
+    if not isinstance(name, str) or not USERNAME_PATTERN.fullmatch(name):
+        raise InvalidNameError(
+            f"{where}: {name!r} is not a valid username",
+            "use 1-32 characters: lower-case ASCII letters, digits, '_' or '-', "
+            "starting with a letter or '_'",
+        )
+    return name
+
+
+def validate_group(name: str, where: str = "group") -> str:
+    if not isinstance(name, str) or not GROUP_PATTERN.fullmatch(name):
+        raise InvalidNameError(
+            f"{where}: {name!r} is not a valid group name",
+            "use lower-case ASCII letters, digits, '_', '.' or '-', starting with a letter",
+        )
+    return name
