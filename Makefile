@@ -31,10 +31,29 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# System packages the tests start as real servers: OpenLDAP (slapd, without a system instance:
+# the tests build their own in a temp folder) and its command-line tools.
+SYSTEM_STAMP := $(VENV)/.system-packages
+$(SYSTEM_STAMP): $(BIN)/python
+	@command -v slapd >/dev/null 2>&1 || test -x /usr/sbin/slapd || { \
+	  echo "installing slapd and ldap-utils"; \
+	  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null; }
+	@touch $@
+
+# JupyterHub's proxy (configurable-http-proxy) comes from npm, pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "installing nodejs and npm"; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --no-fund --no-audit --loglevel=error
+	@touch $@
+
 demo: $(STAMP)
 	$(BIN)/mlplatform run examples/pipelines/appsflyer_d7_purchase.yaml
 
-test: $(STAMP)
+test: $(STAMP) $(SYSTEM_STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -57,4 +76,4 @@ bench: $(STAMP) $(GE_VENV)/.installed
 	$(BIN)/python benchmarks/validation.py
 
 clean:
-	rm -rf $(VENV) $(GE_VENV) .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(GE_VENV) node_modules .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache
