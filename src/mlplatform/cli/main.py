@@ -7,7 +7,15 @@ import sys
 
 import typer
 
-from mlplatform.cli import appsflyer_cmd, init_cmd, models_cmd, run_cmd, runs_cmd, spec_cmd
+from mlplatform.cli import (
+    appsflyer_cmd,
+    init_cmd,
+    models_cmd,
+    run_cmd,
+    runs_cmd,
+    spec_cmd,
+    users_cmd,
+)
 from mlplatform.errors import PlatformError
 
 app = typer.Typer(
@@ -23,6 +31,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(spec_cmd.app, name="spec")
 app.add_typer(appsflyer_cmd.app, name="appsflyer")
+app.add_typer(users_cmd.app, name="users")
 
 
 @app.command("version")

@@ -1,8 +1,8 @@
 """Usernames are the one value every backend puts into a DN, a path, an IAM name and a URL.
 
 So they are checked once, strictly, before anything else sees them: POSIX-portable lower-case
-ASCII (`^[a-z_][a-z0-9_-]{0,31}$`, the shadow-utils rule). Unicode look-alikes (a Cyrillic `а`,
-a full-width `ａ`) fail the ASCII check rather than being folded into someone else's name.
+ASCII (`^[a-z_][a-z0-9_-]{0,31}$`, the shadow-utils rule). Unicode look-alikes (Cyrillic a, U+0430;
+full-width a, U+FF41) fail the ASCII check rather than being folded into someone else's name.
 Backends still escape every value they put into a DN or a filter: validation is not escaping.
 """
 
