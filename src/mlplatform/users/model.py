@@ -26,17 +26,17 @@ class UserSpec(BaseModel):
     @field_validator("username")
     @classmethod
     def _username(cls, value: str) -> str:
-        return validate_username(value)
+        return validate_username(value, where="")
 
     @field_validator("team")
     @classmethod
     def _team(cls, value: str) -> str:
-        return validate_group(value, "team")
+        return validate_group(value, where="")
 
     @field_validator("groups")
     @classmethod
     def _groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(sorted({validate_group(g) for g in value}))
+        return tuple(sorted({validate_group(g, where="") for g in value}))
 
     @property
     def first_name(self) -> str:
@@ -91,9 +91,8 @@ def load_roster(path: Path) -> Roster:
         loc = [p for p in first["loc"] if not isinstance(p, str) or p != "__root__"]
         field_path = ".".join(str(p) for p in loc) or "roster"
         message = str(first["msg"]).removeprefix("Value error, ")
-        if isinstance(first.get("ctx", {}).get("error"), PlatformError):
-            message = first["ctx"]["error"].one_line()
-        raise PlatformError(
-            f"{loaded.where(loc)}: {field_path}: {message}",
-            "fix the roster entry (format: users: [{username, full_name, email, team, groups}])",
-        ) from None
+        hint = "fix the roster entry (format: users: [{username, full_name, email, team, groups}])"
+        error = first.get("ctx", {}).get("error")
+        if isinstance(error, PlatformError):
+            message, hint = error.headline, error.hint
+        raise PlatformError(f"{loaded.where(loc)}: {field_path}: {message}", hint) from None

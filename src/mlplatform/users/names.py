@@ -16,14 +16,16 @@ USERNAME_PATTERN = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 GROUP_PATTERN = re.compile(r"[a-z_][a-z0-9_.-]{0,63}")
 
 
-class InvalidNameError(PlatformError):
-    """A username or group name is not allowed."""
+class InvalidNameError(PlatformError, ValueError):
+    """A username or group name is not allowed (a ValueError too, so pydantic reports it)."""
 
 
 def validate_username(name: str, where: str = "username") -> str:
     if not isinstance(name, str) or not USERNAME_PATTERN.fullmatch(name):
         raise InvalidNameError(
-            f"{where}: {name!r} is not a valid username",
+            f"{where}: {name!r} is not a valid username"
+            if where
+            else f"{name!r} is not a valid username",
             "use 1-32 characters: lower-case ASCII letters, digits, '_' or '-', "
             "starting with a letter or '_'",
         )
@@ -33,7 +35,9 @@ def validate_username(name: str, where: str = "username") -> str:
 def validate_group(name: str, where: str = "group") -> str:
     if not isinstance(name, str) or not GROUP_PATTERN.fullmatch(name):
         raise InvalidNameError(
-            f"{where}: {name!r} is not a valid group name",
+            f"{where}: {name!r} is not a valid group name"
+            if where
+            else f"{name!r} is not a valid group name",
             "use lower-case ASCII letters, digits, '_', '.' or '-', starting with a letter",
         )
     return name
