@@ -212,12 +212,11 @@ def show(username: Username, as_json: AsJson = False) -> None:
         team=user.team,
         groups=tuple(sorted(user.groups - set(manager.settings.users.groups))),
     )
-    drift = [] if user.locked else manager.plan_onboard(spec)
-    pending = (
-        []
-        if user.locked
-        else [a.describe() for a in drift.actions] + [f"! {c}: {m}" for c, m in drift.problems]
-    )
+    pending: list[str] = []
+    if not user.locked:
+        drift = manager.plan_onboard(spec)
+        pending = [a.describe() for a in drift.actions]
+        pending += [f"! {c}: {m}" for c, m in drift.problems]
     if as_json:
         out.print_json(json.dumps(asdict(user) | {"groups": sorted(user.groups), "drift": pending}))
         return

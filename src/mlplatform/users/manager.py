@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 from mlplatform.errors import PlatformError
@@ -75,9 +76,7 @@ class UserManager:
         actions, future = self.planner.plan_onboard(spec, current, managed)
         plan.actions.extend(actions)
         for provisioner in self.provisioners:
-            self._plan_component(
-                plan, provisioner, lambda p=provisioner: p.plan_onboard(spec, future)
-            )
+            self._plan_component(plan, provisioner, partial(provisioner.plan_onboard, spec, future))
         return plan
 
     def plan_offboard(self, username: str, operation: Operation = "offboard") -> UserPlan:
@@ -87,11 +86,12 @@ class UserManager:
             plan.actions.extend(a for a in self.planner.plan_offboard(user) if a.verb == "lock")
             for provisioner in self.provisioners:
                 if isinstance(provisioner, HubAccountProvisioner):
-                    self._plan_component(plan, provisioner, lambda p=provisioner: p.plan_stop(user))
+                    self._plan_component(plan, provisioner, partial(provisioner.plan_stop, user))
             return plan
         plan.actions.extend(self.planner.plan_offboard(user))
-        for provisioner in self.provisioners:
-            self._plan_component(plan, provisioner, lambda p=provisioner: p.plan_offboard(user))
+        # Reverse onboarding order: the hub server stops before its home is archived.
+        for provisioner in reversed(self.provisioners):
+            self._plan_component(plan, provisioner, partial(provisioner.plan_offboard, user))
         return plan
 
     def plan_sync(self, roster: Roster) -> list[UserPlan]:

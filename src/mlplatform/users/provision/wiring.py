@@ -17,9 +17,8 @@ from mlplatform.users.plan import Provisioner
 def provisioners_for(settings: Settings) -> list[Provisioner]:
     from mlplatform.users.provision.aws import AwsProvisioner
     from mlplatform.users.provision.home import HomeProvisioner
-    from mlplatform.users.provision.metaflow_profile import MetaflowProfileProvisioner
-
     from mlplatform.users.provision.hub_account import HubAccountProvisioner, HubApi
+    from mlplatform.users.provision.metaflow_profile import MetaflowProfileProvisioner
 
     home_root = Path(settings.efs.home_root)
     chain: list[Provisioner] = [
