@@ -36,6 +36,10 @@ class UserPlan:
     problems: list[tuple[str, str]] = field(default_factory=list)
     spec: UserSpec | None = None
     managed_groups: frozenset[str] = frozenset()
+    # Onboarding only: the user the component actions were planned for, and those actions
+    # per provisioner (None where planning failed), so `apply` need not read everything again.
+    planned_for: DirectoryUser | None = None
+    stages: list[list[Action] | None] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -75,8 +79,13 @@ class UserManager:
         current = self.directory.get_user(spec.username)
         actions, future = self.planner.plan_onboard(spec, current, managed)
         plan.actions.extend(actions)
+        plan.planned_for = future
         for provisioner in self.provisioners:
-            self._plan_component(plan, provisioner, partial(provisioner.plan_onboard, spec, future))
+            plan.stages.append(
+                self._plan_component(
+                    plan, provisioner, partial(provisioner.plan_onboard, spec, future)
+                )
+            )
         return plan
 
     def plan_offboard(self, username: str, operation: Operation = "offboard") -> UserPlan:
@@ -110,11 +119,14 @@ class UserManager:
 
     def _plan_component(
         self, plan: UserPlan, provisioner: Provisioner, planner: Callable[[], list[Action]]
-    ) -> None:
+    ) -> list[Action] | None:
         try:
-            plan.actions.extend(planner())
+            actions = planner()
         except PlatformError as exc:
             plan.problems.append((provisioner.component, exc.one_line()))
+            return None
+        plan.actions.extend(actions)
+        return actions
 
     def existing_user(self, username: str) -> DirectoryUser:
         validate_username(username)
@@ -129,8 +141,12 @@ class UserManager:
     # --- applying -------------------------------------------------------------------------
 
     def apply(self, plan: UserPlan) -> Outcome:
-        """Make the plan so. Onboarding re-plans the other components once the directory
-        entry exists, because they need the uid/gid the directory holds."""
+        """Make the plan so, component by component; a failed component does not stop the rest.
+
+        Onboarding applies the directory first. If the entry then holds other numbers than
+        the plan assumed (the directory assigned them, or someone took the uid meanwhile), the
+        other components are planned again for the real uid/gid; otherwise the plan stands.
+        """
         audit = AuditLog(audit_path(self.settings), plan.operation)
         outcome = Outcome(plan.username, plan.operation)
         if plan.operation != "onboard" or plan.spec is None:
@@ -142,12 +158,19 @@ class UserManager:
         if not self._run(directory_actions, outcome, audit, stop_on_failure=True):
             return outcome
         user = self.existing_user(plan.username)
-        for provisioner in self.provisioners:
-            try:
-                actions = provisioner.plan_onboard(plan.spec, user)
-            except PlatformError as exc:
-                self._fail(outcome, audit, provisioner.component, exc.one_line())
-                continue
+        planned = plan.planned_for
+        replan = planned is None or (planned.uid_number, planned.gid_number) != (
+            user.uid_number,
+            user.gid_number,
+        )
+        for index, provisioner in enumerate(self.provisioners):
+            actions = None if replan or index >= len(plan.stages) else plan.stages[index]
+            if actions is None:  # not planned yet, or planning failed: try again now
+                try:
+                    actions = provisioner.plan_onboard(plan.spec, user)
+                except PlatformError as exc:
+                    self._fail(outcome, audit, provisioner.component, exc.one_line())
+                    continue
             self._run(actions, outcome, audit, stop_on_failure=True)
         return outcome
 

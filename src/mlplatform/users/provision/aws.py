@@ -24,7 +24,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,8 @@ class AwsProvisioner:
         self.batch_job_role_arn = settings.metaflow.batch_job_role_arn
         self.datastore_root = settings.metaflow.datastore_root
         self.home_root = Path(home_root)
-        self._client = client
+        # One client per service for the provisioner's life: creating one costs ~20 ms.
+        self._client = cache(client)
         self._caller: tuple[str, str] | None = None
 
     def plan_onboard(self, spec: UserSpec, user: DirectoryUser) -> list[Action]:
