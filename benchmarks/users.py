@@ -38,7 +38,19 @@ sys.path.insert(0, str(REPO))
 from tests.servers.slapd import LdapServer, start_slapd  # noqa: E402
 
 MANUAL_SECONDS = 300.0
-AWS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+AWS = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def start_moto(port: int) -> subprocess.Popen[bytes]:
@@ -98,7 +110,10 @@ def script_per_user(names: list[str], server: LdapServer, env: dict[str, str]) -
     users_dn = f"cn=users,cn=accounts,{server.base_dn}"
     group_dn = f"cn=script-users,cn=groups,cn=accounts,{server.base_dn}"
     bind = ["-x", "-H", server.url, "-D", server.manager_dn, "-w", server.manager_password]
-    group = f"dn: {group_dn}\nobjectClass: groupOfNames\nobjectClass: posixGroup\ncn: script-users\ngidNumber: 30999\nmember: \n"  # fmt: skip
+    group = (
+        f"dn: {group_dn}\nobjectClass: groupOfNames\nobjectClass: posixGroup\n"
+        "cn: script-users\ngidNumber: 30999\nmember: \n"
+    )
     subprocess.run(["ldapadd", *bind], input=group, text=True, check=True, capture_output=True)
     times = []
     for number, name in enumerate(names, start=31000):
@@ -167,7 +182,7 @@ def main() -> None:
         work = Path(folder)
         (work / "data").mkdir()
         slapd, server = start_slapd(work / "slapd")
-        port = int(subprocess.check_output([sys.executable, "-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"]))  # fmt: skip
+        port = free_port()
         moto = start_moto(port)
         try:
             env = site_env(server, port, work, "bench-users")
