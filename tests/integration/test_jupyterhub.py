@@ -1,0 +1,264 @@
+"""JupyterHub as users meet it: one real hub (proxy, LDAP, TOTP, culler) for the whole module.
+
+Slow parts are shared and overlapped: one server spawn (15-18 s) serves both the environment
+and the culler tests, and the session-expiry login happens first, so its 20 s clock runs while
+the other tests do. Usernames carry a `hub-` prefix: the slapd fixture is shared by the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+
+from mlplatform.hub.totp import FileSecretStore
+from tests.conftest import free_port
+from tests.servers.jupyterhub import (
+    HUB_CONFIG,
+    Hub,
+    add_group,
+    add_user,
+    login,
+    server_process,
+    set_locked,
+    start_hub,
+    stop_hub,
+    write_config,
+)
+from tests.servers.slapd import LdapServer
+
+pytestmark = pytest.mark.slow
+
+MEMBERS = ["hub-alice", "hub-bob", "hub-dave", "hub-erin", "hub-frank"]
+OUTSIDER = "hub-carol"
+LOCKED = "hub-dave"
+PASSWORDS = {name: f"{name}-Pw-{secrets.token_hex(4)}" for name in [*MEMBERS, OUTSIDER]}
+TOTP = {name: pyotp.random_base32(32) for name in PASSWORDS}
+PROFILE = {
+    "METAFLOW_DEFAULT_METADATA": "service",
+    "METAFLOW_SERVICE_URL": "http://metadata.test:8080",
+    "METAFLOW_DATASTORE_SYSROOT_S3": "s3://metaflow-artifacts-test/users/hub-alice",
+    "METAFLOW_USER": "mallory",  # the hub's value must win over the file's
+    "LD_PRELOAD": "/tmp/not-a-metaflow-key.so",  # only METAFLOW_* keys are taken
+}
+
+
+def code(name: str, offset: int = 0) -> str:
+    totp = pyotp.TOTP(TOTP[name])
+    return totp.at(time.time(), counter_offset=offset)
+
+
+def wrong_code(name: str) -> str:
+    valid = {code(name, o) for o in range(-2, 3)}
+    return next(c for o in range(5, 50) if (c := code(name, o)) not in valid)
+
+
+@pytest.fixture(scope="session")
+def hub(ldap_server: LdapServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    folder = tmp_path_factory.mktemp("jupyterhub")
+    for name, password in PASSWORDS.items():
+        add_user(ldap_server, name, password, locked=name == LOCKED)
+    group_dn = add_group(ldap_server, "hub-notebook-users", MEMBERS, gid=30001)
+    store = FileSecretStore(folder / "totp.json")
+    for name, secret in TOTP.items():
+        store.put(name, secret)
+    profile = folder / "data" / "hub-alice" / ".metaflowconfig" / "config.json"
+    profile.parent.mkdir(parents=True)
+    profile.write_text(json.dumps(PROFILE))
+    config = write_config(folder, ldap_server, group_dn, [free_port() for _ in range(3)])
+    started = start_hub(folder, ldap_server, config, token=secrets.token_hex(32))
+    yield started
+    stop_hub(started)
+
+
+@dataclass
+class EarlySession:
+    cookie_header: str
+    logged_in_at: float
+    home_status: int
+    cookie_expires_in: float
+
+
+@pytest.fixture(scope="session")
+def early_session(hub: Hub) -> EarlySession:
+    """hub-bob logs in as soon as the hub is up; the expiry test runs last."""
+    client, response = login(hub, "hub-bob", PASSWORDS["hub-bob"], code("hub-bob"))
+    logged_in_at = time.monotonic()
+    assert response.status_code == 302, response.text
+    set_cookie = next(
+        h for h in response.headers.get_list("set-cookie") if h.startswith("jupyterhub-hub-login=")
+    )
+    expires = re.search(r"expires=([^;]+)", set_cookie, re.IGNORECASE)
+    assert expires, set_cookie
+    sent = parsedate_to_datetime(response.headers["date"])
+    return EarlySession(
+        cookie_header="; ".join(f"{k}={v}" for k, v in client.cookies.items()),
+        logged_in_at=logged_in_at,
+        home_status=client.get("/hub/home").status_code,
+        cookie_expires_in=(parsedate_to_datetime(expires.group(1)) - sent).total_seconds(),
+    )
+
+
+@dataclass
+class Spawned:
+    login_status: int
+    ready_at: float
+    environ: dict[str, str]
+    cwd: str
+
+
+@pytest.fixture(scope="session")
+def spawned(hub: Hub) -> Spawned:
+    """hub-alice logs in, her browser follows the redirect, her server starts."""
+    client, response = login(hub, "hub-alice", PASSWORDS["hub-alice"], code("hub-alice"))
+    assert response.status_code == 302, response.text
+    client.get(response.headers["location"], follow_redirects=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        server = hub.api("GET", "/users/hub-alice").json()["servers"].get("")
+        if server and server["ready"]:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("hub-alice's server never became ready")
+    ready_at = time.monotonic()
+    process = server_process(hub, "hub-alice")  # now: the culler stops it within seconds
+    return Spawned(response.status_code, ready_at, process.environ(), process.cwd())
+
+
+def test_login_page_asks_for_the_code(hub: Hub, early_session: EarlySession) -> None:
+    page = httpx.get(f"{hub.url}/hub/login", timeout=30).text
+    assert 'name="otp"' in page
+    assert "Authenticator code:" in page
+
+
+def test_server_starts_with_the_users_metaflow_profile(hub: Hub, spawned: Spawned) -> None:
+    env = spawned.environ
+    assert spawned.login_status == 302
+    assert env["METAFLOW_USER"] == "hub-alice"
+    assert env["METAFLOW_HOME"] == str(hub.home_root / "hub-alice" / ".metaflowconfig")
+    assert env["METAFLOW_SERVICE_URL"] == PROFILE["METAFLOW_SERVICE_URL"]
+    assert env["METAFLOW_DATASTORE_SYSROOT_S3"] == PROFILE["METAFLOW_DATASTORE_SYSROOT_S3"]
+    assert "LD_PRELOAD" not in env
+    assert env["JUPYTERHUB_ROOT_DIR"] == str(hub.home_root / "hub-alice")
+    assert spawned.cwd == str(hub.home_root / "hub-alice")
+    # The hub's secrets stay in the hub.
+    leaked = {
+        "MLPLATFORM_HUB_LDAP_PASSWORD",
+        "MLPLATFORM_JUPYTERHUB_TOKEN",
+        "CONFIGPROXY_AUTH_TOKEN",
+    }
+    assert not leaked & env.keys()
+
+
+def test_wrong_password_is_refused(hub: Hub) -> None:
+    _, response = login(hub, "hub-erin", "not-her-password", code("hub-erin"))
+    assert response.status_code == 403
+    assert "jupyterhub-hub-login" not in response.headers.get("set-cookie", "")
+
+
+def test_wrong_or_missing_code_is_refused(hub: Hub) -> None:
+    assert (
+        login(hub, "hub-erin", PASSWORDS["hub-erin"], wrong_code("hub-erin"))[1].status_code == 403
+    )
+    assert login(hub, "hub-erin", PASSWORDS["hub-erin"], "")[1].status_code == 403
+
+
+def test_a_code_is_accepted_once(hub: Hub) -> None:
+    current = code("hub-erin")
+    assert login(hub, "hub-erin", PASSWORDS["hub-erin"], current)[1].status_code == 302
+    assert login(hub, "hub-erin", PASSWORDS["hub-erin"], current)[1].status_code == 403
+
+
+def test_user_outside_the_allowed_groups_is_refused_even_if_the_hub_knows_them(
+    hub: Hub,
+) -> None:
+    assert hub.api("POST", f"/users/{OUTSIDER}").status_code == 201  # as `mlplatform users` does
+    _, response = login(hub, OUTSIDER, PASSWORDS[OUTSIDER], code(OUTSIDER))
+    assert response.status_code == 403
+
+
+def test_locked_user_is_refused(hub: Hub) -> None:
+    _, response = login(hub, LOCKED, PASSWORDS[LOCKED], code(LOCKED))
+    assert response.status_code == 403
+
+
+def test_user_disabled_during_a_session_loses_it(hub: Hub, ldap_server: LdapServer) -> None:
+    client, response = login(hub, "hub-frank", PASSWORDS["hub-frank"], code("hub-frank"))
+    assert response.status_code == 302
+    assert client.get("/hub/home").status_code == 200
+    set_locked(ldap_server, "hub-frank")
+    time.sleep(3.5)  # lock_recheck_seconds: 3 in the test config
+    response = client.get("/hub/home")
+    assert response.status_code == 302
+    assert "/hub/login" in response.headers["location"]
+
+
+def test_user_manager_token_has_only_its_scopes(hub: Hub) -> None:
+    assert hub.api("GET", "/users/hub-alice").status_code == 200
+    assert hub.api("GET", "/proxy").status_code == 403  # proxy routes are not its business
+
+
+def test_idle_culler_stops_the_server(hub: Hub, spawned: Spawned) -> None:
+    deadline = spawned.ready_at + 60
+    while time.monotonic() < deadline:
+        if not hub.api("GET", "/users/hub-alice").json()["servers"]:
+            return
+        time.sleep(1)
+    pytest.fail("the idle culler (timeout 10 s) did not stop hub-alice's server within 60 s")
+
+
+def test_session_expires_after_its_max_age(hub: Hub, early_session: EarlySession) -> None:
+    assert early_session.home_status == 200
+    # The browser is told the same lifetime the hub enforces (20 s in the test config).
+    assert abs(early_session.cookie_expires_in - hub.session_seconds) <= 2
+    time.sleep(max(0.0, early_session.logged_in_at + hub.session_seconds + 1 - time.monotonic()))
+    # Send the old cookie by hand, as a client that ignores Expires would: the hub refuses it.
+    response = httpx.get(
+        f"{hub.url}/hub/home", headers={"Cookie": early_session.cookie_header}, timeout=30
+    )
+    assert response.status_code == 302
+    assert "/hub/login" in response.headers["location"]
+
+
+def test_no_password_code_or_token_reaches_the_log(hub: Hub) -> None:
+    log = hub.log.read_text(errors="replace")
+    assert "Login denied" in log  # the log does record refusals, by reason
+    for secret in hub.secrets_sent | set(TOTP.values()):
+        if not secret:
+            continue
+        pattern = rf"(?<!\d){secret}(?!\d)" if secret.isdigit() else re.escape(secret)
+        assert not re.search(pattern, log), "a secret reached the hub's log"
+
+
+def test_secrets_file_stays_private(hub: Hub) -> None:
+    assert hub.totp_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_bad_config_stops_the_hub_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "jupyterhub.yaml"
+    bad.write_text("version: 1\nculler:\n  timeout: soon\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)],
+        cwd=tmp_path,
+        env=dict(os.environ) | {"MLPLATFORM_HUB_CONFIG": str(bad)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert f"{bad}:3: culler.timeout" in result.stderr
