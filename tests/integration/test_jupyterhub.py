@@ -211,6 +211,79 @@ def test_user_manager_token_has_only_its_scopes(hub: Hub) -> None:
     assert hub.api("GET", "/proxy").status_code == 403  # proxy routes are not its business
 
 
+def wait_until_ready(hub: Hub, name: str, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        server = hub.api("GET", f"/users/{name}").json()["servers"].get("")
+        if server and server["ready"]:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{name}'s server never became ready")
+
+
+def test_onboarding_login_spawn_offboarding_end_to_end(
+    hub: Hub, ldap_server: LdapServer, aws_endpoint: str, tmp_path: Path
+) -> None:
+    """The whole path a new data scientist takes, driven by `mlplatform users` as DevOps run it."""
+    import boto3
+
+    from tests.conftest import AWS_ENV, ldap_env, run_cli
+
+    name, password = "hub-grace", f"grace-Pw-{secrets.token_hex(4)}"
+    hub.secrets_sent.add(password)
+    bucket = f"users-{secrets.token_hex(5)}"
+    boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1",
+                 aws_access_key_id="t", aws_secret_access_key="t").create_bucket(Bucket=bucket)  # fmt: skip
+    site = (
+        AWS_ENV
+        | ldap_env(ldap_server)
+        | {
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            "MLPLATFORM_EFS__HOME_ROOT": str(hub.home_root),
+            "MLPLATFORM_USERS__USERS_BUCKET": bucket,
+            "MLPLATFORM_USERS__MFA_FILE": str(hub.totp_file),
+            "MLPLATFORM_USERS__AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+            "MLPLATFORM_JUPYTERHUB__API_URL": f"{hub.url}/hub/api",
+            "MLPLATFORM_JUPYTERHUB_TOKEN": hub.token,
+            "MLPLATFORM_METAFLOW__DATASTORE_ROOT": f"s3://{bucket}/metaflow",
+            "MLPLATFORM_METAFLOW__SERVICE_URL": "http://metadata.internal:8080",
+        }
+    )
+    added = subprocess.run(
+        [sys.executable, "-m", "mlplatform.cli.main", "users", "add", name, "--name", "Grace Hopper",
+         "--email", "grace@example.com", "--team", "growth", "--password-stdin"],
+        input=password + "\n", capture_output=True, text=True, env=dict(os.environ) | site,
+        cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "+ jupyterhub: create hub-grace (hub user)" in added.stdout
+    assert hub.api("GET", f"/users/{name}").status_code == 200
+    enrolled = run_cli("users", "mfa", "enroll", name, "--no-qr", cwd=tmp_path, env=site)
+    assert enrolled.code == 0, enrolled.stderr
+    totp = pyotp.parse_uri(enrolled.stdout.strip().splitlines()[-1])
+
+    client, response = login(hub, name, password, totp.now())
+    assert response.status_code == 302, response.text
+    client.get(response.headers["location"], follow_redirects=True)
+    wait_until_ready(hub, name)
+    environ = server_process(hub, name).environ()
+    assert environ["METAFLOW_USER"] == name
+    assert environ["METAFLOW_DATASTORE_SYSROOT_S3"] == f"s3://{bucket}/metaflow"
+    assert json.loads(environ["METAFLOW_BATCH_DEFAULT_TAGS"]) == {"owner": name, "team": "growth"}
+
+    removed = run_cli("users", "remove", name, "--yes", cwd=tmp_path, env=site)
+    assert removed.code == 0, removed.stderr
+    assert "- jupyterhub: remove hub-grace (stop the running server)" in removed.stdout
+    assert hub.api("GET", f"/users/{name}").status_code == 404
+    assert (hub.home_root / name).is_dir()  # the work stays
+    _, again = login(hub, name, password, totp.now())
+    assert again.status_code == 403
+    deadline = time.monotonic() + 10
+    while "username:hub-grace Login denied: account is disabled" not in hub.log.read_text():
+        assert time.monotonic() < deadline, "the refusal was not for the disabled account"
+        time.sleep(0.2)
+
+
 def test_idle_culler_stops_the_server(hub: Hub, spawned: Spawned) -> None:
     deadline = spawned.ready_at + 60
     while time.monotonic() < deadline:

@@ -101,7 +101,8 @@ def write_config(folder: Path, server: LdapServer, group_dn: str, ports: list[in
             "server_address": "127.0.0.1",
             "server_port": server.port,
             "tls": "insecure",
-            "allowed_groups": [group_dn],
+            # The test group, and the platform group `mlplatform users add` puts people in.
+            "allowed_groups": [group_dn, f"cn=ml-platform-users,{GROUPS_OU}"],
             "search_bind_dn": server.hub_dn,
             "lock_recheck_seconds": 3,
         },
