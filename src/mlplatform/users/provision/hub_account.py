@@ -86,7 +86,7 @@ class HubAccountProvisioner:
             return []
         actions = self.plan_stop(user)
         actions.append(
-            self._action("remove", user.username, "hub user (files stay)", self.api.delete_user)
+            self._action("remove", user.username, "hub user; files stay", self.api.delete_user)
         )
         return actions
 
