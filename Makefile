@@ -69,11 +69,12 @@ $(GE_VENV)/.installed:
 	$(GE_VENV)/bin/pip install -q 'great_expectations>=1.5'
 	@touch $@
 
-bench: $(STAMP) $(GE_VENV)/.installed
+bench: $(STAMP) $(GE_VENV)/.installed $(SYSTEM_STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/templates.py
 	$(BIN)/python benchmarks/tuning.py
 	$(BIN)/python benchmarks/validation.py
+	$(BIN)/python benchmarks/users.py
 
 clean:
 	rm -rf $(VENV) $(GE_VENV) node_modules .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache
