@@ -215,6 +215,34 @@ def test_mfa_enroll_stores_the_secret_mode_0600_and_prints_a_working_uri(site, t
     assert secret not in Path(site["MLPLATFORM_USERS__AUDIT_LOG"]).read_text()
 
 
+def test_mfa_enroll_into_ldap_is_readable_by_the_hub_account_only(
+    site, ldap_server, tmp_path
+) -> None:
+    name = unique("otpl")
+    assert users(*add_args(name), site=site, cwd=tmp_path).code == 0
+    ldap_site = site | {"MLPLATFORM_USERS__MFA_STORE": "ldap"}
+    enrolled = users("mfa", "enroll", name, "--no-qr", site=ldap_site, cwd=tmp_path)
+    assert enrolled.code == 0, enrolled.stderr
+    secret = pyotp.parse_uri(enrolled.stdout.strip().splitlines()[-1]).secret
+    dn = f"uid={name},cn=users,cn=accounts,{ldap_server.base_dn}"
+    hub = ldap3.Connection(
+        ldap_server.url, ldap_server.hub_dn, ldap_server.hub_password, auto_bind=True
+    )
+    hub.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["mlplatformTotpSecret"])
+    assert hub.entries[0].entry_attributes_as_dict["mlplatformTotpSecret"] == [secret]
+    other = unique("peer")
+    assert (
+        users(
+            *add_args(other, "--password-stdin"), site=site, cwd=tmp_path, stdin="Peer-pass-1\n"
+        ).code
+        == 0
+    )
+    peer_dn = f"uid={other},cn=users,cn=accounts,{ldap_server.base_dn}"
+    peer = ldap3.Connection(ldap_server.url, peer_dn, "Peer-pass-1", auto_bind=True)
+    peer.search(dn, "(objectClass=*)", ldap3.BASE, attributes=["mlplatformTotpSecret"])
+    assert not peer.entries[0].entry_attributes_as_dict.get("mlplatformTotpSecret")
+
+
 @pytest.mark.parametrize("name", ["*)(uid=*", "admin,ou=x", "../etc", "\u0430dmin"])
 def test_hostile_usernames_get_one_line_and_touch_nothing(site, tmp_path, name) -> None:
     result = users(*add_args(name), site=site, cwd=tmp_path)

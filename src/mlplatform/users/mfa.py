@@ -7,6 +7,7 @@ On a FreeIPA site the server keeps the token and checks password+code itself at 
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from mlplatform.errors import PlatformError
@@ -62,4 +63,6 @@ def secret_store(settings: Settings) -> totp.TotpSecretStore:
         password,
         f"uid={{username}},{ldap.users_rdn},{ldap.base_dn}",
         settings.users.mfa_attribute,
+        ca_cert_file=ldap.ca_cert_file,
+        timeout=max(1, math.ceil(ldap.timeout_seconds)),  # ldap3 wants whole seconds
     )
