@@ -21,23 +21,28 @@ class InvalidNameError(PlatformError, ValueError):
 
 
 def validate_username(name: str, where: str = "username") -> str:
-    if not isinstance(name, str) or not USERNAME_PATTERN.fullmatch(name):
-        raise InvalidNameError(
-            f"{where}: {name!r} is not a valid username"
-            if where
-            else f"{name!r} is not a valid username",
-            "use 1-32 characters: lower-case ASCII letters, digits, '_' or '-', "
-            "starting with a letter or '_'",
-        )
-    return name
+    return _checked(
+        USERNAME_PATTERN,
+        name,
+        where,
+        "username",
+        "use 1-32 characters: lower-case ASCII letters, digits, '_' or '-', "
+        "starting with a letter or '_'",
+    )
 
 
 def validate_group(name: str, where: str = "group") -> str:
-    if not isinstance(name, str) or not GROUP_PATTERN.fullmatch(name):
-        raise InvalidNameError(
-            f"{where}: {name!r} is not a valid group name"
-            if where
-            else f"{name!r} is not a valid group name",
-            "use lower-case ASCII letters, digits, '_', '.' or '-', starting with a letter",
-        )
+    return _checked(
+        GROUP_PATTERN,
+        name,
+        where,
+        "group name",
+        "use lower-case ASCII letters, digits, '_', '.' or '-', starting with a letter",
+    )
+
+
+def _checked(pattern: re.Pattern[str], name: str, where: str, what: str, hint: str) -> str:
+    if not isinstance(name, str) or not pattern.fullmatch(name):
+        headline = f"{name!r} is not a valid {what}"
+        raise InvalidNameError(f"{where}: {headline}" if where else headline, hint)
     return name

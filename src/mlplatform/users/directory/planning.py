@@ -8,6 +8,7 @@ uid/gid in the configured range, unless the directory assigns numbers itself (Fr
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from mlplatform.errors import PlatformError
 from mlplatform.settings import UsersSettings
@@ -115,21 +116,10 @@ class DirectoryPlanner:
             actions.append(self._membership("remove", group, user.username))
         return actions
 
-    def _membership(self, verb: str, group: str, username: str) -> Action:
-        if verb == "add":
-            return Action(
-                "group",
-                "add",
-                group,
-                f"member {username}",
-                run=lambda: self.directory.add_member(group, username),
-            )
+    def _membership(self, verb: Literal["add", "remove"], group: str, username: str) -> Action:
+        change = self.directory.add_member if verb == "add" else self.directory.remove_member
         return Action(
-            "group",
-            "remove",
-            group,
-            f"member {username}",
-            run=lambda: self.directory.remove_member(group, username),
+            "group", verb, group, f"member {username}", run=lambda: change(group, username)
         )
 
     def _ensure_group(self, group: str) -> list[Action]:
