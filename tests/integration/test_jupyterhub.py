@@ -1,7 +1,7 @@
 """JupyterHub as users meet it: one real hub (proxy, LDAP, TOTP, culler) for the whole module.
 
-Slow parts are shared and overlapped: one server spawn (15-18 s) serves both the environment
-and the culler tests, and the session-expiry login happens first, so its 20 s clock runs while
+Slow parts are shared and overlapped: one server spawn (15-18 s) serves the environment, the
+AWS credentials and the culler tests, and the session-expiry login happens first, so its 20 s clock runs while
 the other tests do. Usernames carry a `hub-` prefix: the slapd fixture is shared by the session.
 """
 
@@ -24,7 +24,7 @@ import pyotp
 import pytest
 
 from mlplatform.hub.totp import FileSecretStore
-from tests.conftest import free_port
+from tests.conftest import AWS_ENV, free_port
 from tests.servers.jupyterhub import (
     HUB_CONFIG,
     Hub,
@@ -65,8 +65,24 @@ def wrong_code(name: str) -> str:
     return next(c for o in range(5, 50) if (c := code(name, o)) not in valid)
 
 
+# Run in hub-alice's server environment: which identity botocore finds there, and how.
+WHOAMI = """
+import json, boto3
+session = boto3.Session()
+credentials = session.get_credentials()
+frozen = credentials.get_frozen_credentials()
+print(json.dumps({
+    "arn": session.client("sts").get_caller_identity()["Arn"],
+    "method": credentials.method,
+    "secrets": [frozen.secret_key, frozen.token],
+}))
+"""
+
+
 @pytest.fixture(scope="session")
-def hub(ldap_server: LdapServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+def hub(
+    ldap_server: LdapServer, aws_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Hub]:
     folder = tmp_path_factory.mktemp("jupyterhub")
     for name, password in PASSWORDS.items():
         add_user(ldap_server, name, password, locked=name == LOCKED)
@@ -77,8 +93,9 @@ def hub(ldap_server: LdapServer, tmp_path_factory: pytest.TempPathFactory) -> It
     profile = folder / "data" / "hub-alice" / ".metaflowconfig" / "config.json"
     profile.parent.mkdir(parents=True)
     profile.write_text(json.dumps(PROFILE))
-    config = write_config(folder, ldap_server, group_dn, [free_port() for _ in range(3)])
-    started = start_hub(folder, ldap_server, config, token=secrets.token_hex(32))
+    config = write_config(folder, ldap_server, group_dn, [free_port() for _ in range(4)])
+    aws = AWS_ENV | {"AWS_ENDPOINT_URL": aws_endpoint}  # the hub host's own identity
+    started = start_hub(folder, ldap_server, config, token=secrets.token_hex(32), extra_env=aws)
     yield started
     stop_hub(started)
 
@@ -117,10 +134,11 @@ class Spawned:
     ready_at: float
     environ: dict[str, str]
     cwd: str
+    whoami: subprocess.CompletedProcess[str]  # WHOAMI run with exactly the server's environment
 
 
 @pytest.fixture(scope="session")
-def spawned(hub: Hub) -> Spawned:
+def spawned(hub: Hub, aws_endpoint: str) -> Spawned:
     """hub-alice logs in, her browser follows the redirect, her server starts."""
     client, response = login(hub, "hub-alice", PASSWORDS["hub-alice"], code("hub-alice"))
     assert response.status_code == 302, response.text
@@ -135,7 +153,17 @@ def spawned(hub: Hub) -> Spawned:
         pytest.fail("hub-alice's server never became ready")
     ready_at = time.monotonic()
     process = server_process(hub, "hub-alice")  # now: the culler stops it within seconds
-    return Spawned(response.status_code, ready_at, process.environ(), process.cwd())
+    environ = process.environ()
+    # Also now: stopping the server deletes its token, and the credentials with it.
+    whoami = subprocess.run(
+        [sys.executable, "-c", WHOAMI],
+        env=environ | {"AWS_ENDPOINT_URL": aws_endpoint},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    hub.secrets_sent.add(environ["JUPYTERHUB_API_TOKEN"])
+    return Spawned(response.status_code, ready_at, environ, process.cwd(), whoami)
 
 
 def test_login_page_asks_for_the_code(hub: Hub, early_session: EarlySession) -> None:
@@ -161,6 +189,28 @@ def test_server_starts_with_the_users_metaflow_profile(hub: Hub, spawned: Spawne
         "CONFIGPROXY_AUTH_TOKEN",
     }
     assert not leaked & env.keys()
+
+
+def test_server_gets_its_users_role_and_not_the_hosts(hub: Hub, spawned: Spawned) -> None:
+    env = spawned.environ
+    assert env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == hub.credentials_url
+    assert env["AWS_CONTAINER_AUTHORIZATION_TOKEN"] == env["JUPYTERHUB_API_TOKEN"]
+    assert env["AWS_EC2_METADATA_DISABLED"] == "true"
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"} & env.keys()
+    assert spawned.whoami.returncode == 0, spawned.whoami.stderr
+    whoami = json.loads(spawned.whoami.stdout)
+    hub.secrets_sent.update(whoami["secrets"])
+    assert whoami["method"] == "container-role"
+    assert whoami["arn"] == (
+        "arn:aws:sts::123456789012:assumed-role/mlplatform-user-hub-alice/hub-alice"
+    )
+
+
+def test_credentials_need_a_users_token(hub: Hub) -> None:
+    for token, reason in [("no-such-token", "unknown token"), (hub.token, "not a user's token")]:
+        response = httpx.get(hub.credentials_url, headers={"Authorization": token}, timeout=30)
+        assert response.status_code == 401
+        assert reason in response.json()["message"]
 
 
 def test_wrong_password_is_refused(hub: Hub) -> None:
@@ -291,6 +341,16 @@ def test_idle_culler_stops_the_server(hub: Hub, spawned: Spawned) -> None:
             return
         time.sleep(1)
     pytest.fail("the idle culler (timeout 10 s) did not stop hub-alice's server within 60 s")
+
+
+def test_a_stopped_servers_token_gets_no_more_credentials(hub: Hub, spawned: Spawned) -> None:
+    deadline = spawned.ready_at + 60
+    while hub.api("GET", "/users/hub-alice").json()["servers"]:
+        assert time.monotonic() < deadline, "hub-alice's server was not stopped"
+        time.sleep(1)
+    token = spawned.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+    response = httpx.get(hub.credentials_url, headers={"Authorization": token}, timeout=30)
+    assert response.status_code == 401
 
 
 def test_session_expires_after_its_max_age(hub: Hub, early_session: EarlySession) -> None:

@@ -40,6 +40,7 @@ class Hub:
     home_root: Path
     totp_file: Path
     session_seconds: float
+    credentials_url: str  # the aws-credentials service the hub runs
     secrets_sent: set[str] = field(default_factory=set)  # every password/code/token used
 
     def api(self, method: str, path: str) -> httpx.Response:
@@ -94,7 +95,7 @@ def set_locked(server: LdapServer, name: str) -> None:
 
 
 def write_config(folder: Path, server: LdapServer, group_dn: str, ports: list[int]) -> Path:
-    proxy_port, hub_port, api_port = ports
+    proxy_port, hub_port, api_port, credentials_port = ports
     config = {
         "version": 1,
         "ldap": {
@@ -123,19 +124,27 @@ def write_config(folder: Path, server: LdapServer, group_dn: str, ports: list[in
             "state_dir": str(folder / "state"),
             "proxy_command": [str(CHP)],
         },
+        "aws": {"user_credentials": True, "port": credentials_port},
     }
     path = folder / "jupyterhub.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
-def start_hub(folder: Path, server: LdapServer, config: Path, token: str) -> Hub:
-    """Start the hub from `config`; the caller stops it with `stop_hub`."""
+def start_hub(
+    folder: Path,
+    server: LdapServer,
+    config: Path,
+    token: str,
+    extra_env: dict[str, str] | None = None,
+) -> Hub:
+    """Start the hub from `config`, `extra_env` added to ours; the caller stops it (`stop_hub`)."""
     if not CHP.exists():
         raise RuntimeError("configurable-http-proxy is missing: run `npm ci` (make test does)")
     (folder / "state").mkdir(mode=0o700)
     settings = yaml.safe_load(config.read_text())
-    env = dict(os.environ) | {
+    env = dict(os.environ) | (extra_env or {})
+    env |= {
         "MLPLATFORM_HUB_CONFIG": str(config),
         "MLPLATFORM_HUB_LDAP_PASSWORD": server.hub_password,
         "MLPLATFORM_JUPYTERHUB_TOKEN": token,
@@ -159,6 +168,7 @@ def start_hub(folder: Path, server: LdapServer, config: Path, token: str) -> Hub
         home_root=folder / "data",
         totp_file=folder / "totp.json",
         session_seconds=settings["session_hours"] * 3600,
+        credentials_url=f"http://127.0.0.1:{settings['aws']['port']}/",
     )
     hub.secrets_sent |= {token, server.hub_password}
     deadline = time.monotonic() + 60

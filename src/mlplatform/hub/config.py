@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from mlplatform.errors import PlatformError
+from mlplatform.users.provision.aws_api import ROLE_PATH
 from mlplatform.yamlsafe import load_yaml_file
 
 BASE_DN = "dc=dataplatform,dc=local"
@@ -189,6 +191,54 @@ class UserManagerSection(_Section):
     _check_env = field_validator("token_env")(_env_name)
 
 
+class AwsSection(_Section):
+    user_credentials: bool = Field(
+        True,
+        description="Give each notebook server short-lived credentials for its user's IAM role "
+        "through the hub's credentials service; false on a site without AWS (the servers then "
+        "get no AWS settings from the hub).",
+    )
+    role_path: str = Field(
+        ROLE_PATH, description="IAM path of the user roles `mlplatform users add` creates."
+    )
+    role_prefix: str = Field(
+        "mlplatform-user-", description="A user's role is named <role_prefix><username>."
+    )
+    account_id: str | None = Field(
+        None,
+        pattern=r"^[0-9]{12}$",
+        description="Account holding the user roles; unset: the hub host role's own account "
+        "(asked once from STS GetCallerIdentity).",
+    )
+    port: int = Field(
+        8009, ge=1, le=65535, description="Port of the credentials service, on 127.0.0.1 only."
+    )
+    session_seconds: int = Field(
+        3600,
+        # At least 30 min: botocore renews 15 min before expiry, so shorter sessions would be
+        # refetched on nearly every call. AWS caps a chained role (host role -> user role) at 1 h.
+        ge=1800,
+        le=43200,
+        description="Lifetime of each session handed out; AWS refuses more than 3600 when the "
+        "hub itself runs on a role (role chaining). Servers renew them on their own.",
+    )
+
+    @field_validator("role_path")
+    @classmethod
+    def _slashed(cls, value: str) -> str:
+        if not (value.startswith("/") and value.endswith("/")):
+            raise ValueError(f"must start and end with '/', e.g. {ROLE_PATH}")
+        return value
+
+    @field_validator("role_prefix")
+    @classmethod
+    def _iam_name(cls, value: str) -> str:
+        # 32 + a 32-character username: IAM's 64-character limit on role names.
+        if not re.fullmatch(r"[\w+=,.@-]{1,32}", value):
+            raise ValueError("must be 1-32 IAM name characters (letters, digits, +=,.@_-)")
+        return value
+
+
 class HubConfig(_Section):
     """`jupyterhub.yaml`: sections left out keep the production defaults."""
 
@@ -207,6 +257,25 @@ class HubConfig(_Section):
     user_manager: UserManagerSection = Field(
         default_factory=UserManagerSection, description="REST access for `mlplatform users`."
     )
+    aws: AwsSection = Field(
+        default_factory=AwsSection, description="Per-user AWS credentials for notebook servers."
+    )
+
+    @model_validator(mode="after")
+    def _credentials_port_is_free(self) -> HubConfig:
+        hub = self.hub
+        taken = {"port": hub.port, "hub_port": hub.hub_port, "proxy_api_port": hub.proxy_api_port}
+        clash = [key for key, port in taken.items() if port == self.aws.port]
+        if self.aws.user_credentials and clash:
+            message = f"{self.aws.port} is also hub.{clash[0]}: give the service a port of its own"
+            # Raised with the key's location, so the error names the line of aws.port.
+            error = InitErrorDetails(
+                type=PydanticCustomError("value_error", message),
+                loc=("aws", "port"),
+                input=self.aws.port,
+            )
+            raise ValidationError.from_exception_data(type(self).__name__, [error])
+        return self
 
 
 def load_hub_config(path: Path) -> HubConfig:

@@ -3,7 +3,9 @@
 Everything a deployment can get wrong lives here, where unit tests can read the result, rather
 than in the config file JupyterHub executes. Secrets stay out of the YAML: the user manager's
 token is read from its environment variable here, and the LDAP search password is read by the
-authenticator itself, so it never enters the traitlets config at all.
+authenticator itself, so it never enters the traitlets config at all. Likewise the hub's AWS
+settings reach the credentials service as callables that read the hub's environment when the
+service starts: a static key in that environment never sits in the config.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import ssl
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,11 @@ CULLER_SERVICE = "idle-culler"
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
 # `mlplatform users` creates and deletes hub users and stops their servers.
 USER_MANAGER_SCOPES = ["admin:users", "admin:servers"]
+CREDENTIALS_SERVICE = "aws-credentials"
+CREDENTIALS_MODULE = "mlplatform.hub.credentials"
+# botocore fetches container credentials over plain http from loopback addresses only, and the
+# service must never be reachable from the network: it binds exactly this address.
+CREDENTIALS_HOST = "127.0.0.1"
 
 
 def configure(c: Any, config_path: str | Path) -> HubConfig:
@@ -99,7 +107,7 @@ def _session(c: Any, config: HubConfig) -> None:
 def _services(c: Any, config: HubConfig) -> None:
     culler, manager = config.culler, config.user_manager
     token = _require_env(manager.token_env, f"the {manager.service_name} service token")
-    c.JupyterHub.services = [
+    services: list[dict[str, Any]] = [
         {
             "name": CULLER_SERVICE,
             "command": [
@@ -112,6 +120,12 @@ def _services(c: Any, config: HubConfig) -> None:
         },
         {"name": manager.service_name, "api_token": token},
     ]
+    if config.aws.user_credentials:
+        # No role and no `url`: it calls only GET /hub/api/user, with the caller's own token,
+        # which every token may do; and without a url the proxy never routes the public
+        # internet to it.
+        services.append(_credentials_service(config))
+    c.JupyterHub.services = services
     c.JupyterHub.load_roles = [
         {
             "name": CULLER_SERVICE,
@@ -128,6 +142,48 @@ def _services(c: Any, config: HubConfig) -> None:
     ]
 
 
+def _credentials_service(config: HubConfig) -> dict[str, Any]:
+    aws = config.aws
+    command = [sys.executable, "-m", CREDENTIALS_MODULE, f"--port={aws.port}"]
+    command += [f"--role-path={aws.role_path}", f"--role-prefix={aws.role_prefix}"]
+    command += [f"--session-seconds={aws.session_seconds}"]
+    if aws.account_id:
+        command.append(f"--account-id={aws.account_id}")
+    # JupyterHub starts services with only PATH-like variables of its own environment, so the
+    # hub's AWS settings (region, endpoint, profile, keys on a host without a role) are passed
+    # on by name. AWS_CONTAINER_*: the service must never fetch from itself.
+    names = sorted(n for n in os.environ if n.startswith("AWS_"))
+    passed = {n: _from_hub_environment(n) for n in names if not n.startswith("AWS_CONTAINER_")}
+    return {"name": CREDENTIALS_SERVICE, "command": command, "environment": passed}
+
+
+def _from_hub_environment(name: str) -> Callable[[Any], str]:
+    def read(_spawner: Any) -> str:
+        return os.environ.get(name, "")
+
+    return read
+
+
+def server_api_token(spawner: Any) -> str:
+    """The server's own hub API token: set by `User.spawn` before the environment is built."""
+    return str(spawner.api_token)
+
+
+def credentials_environment(port: int) -> dict[str, Any]:
+    """What a notebook server needs to get its user's AWS credentials from the service."""
+    # The hub's region: botocore never reads one from the instance metadata service, and the
+    # servers' clients (Batch, signed calls to a set endpoint) cannot do without one.
+    regions = {n: os.environ[n] for n in ("AWS_REGION", "AWS_DEFAULT_REGION") if os.environ.get(n)}
+    return regions | {
+        # botocore's ContainerProvider: GET this URL with the token as Authorization header.
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"http://{CREDENTIALS_HOST}:{port}/",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": server_api_token,
+        # Without this botocore falls back to the host role through the instance metadata
+        # service when the service fails. Only a default: the host firewall is the boundary.
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
 def _spawner(c: Any, config: HubConfig) -> None:
     spawner = config.spawner
     profile = ProfileEnvironment(spawner.home_root, config.metaflow.profile_dir)
@@ -136,10 +192,13 @@ def _spawner(c: Any, config: HubConfig) -> None:
     c.Spawner.notebook_dir = spawner.notebook_dir_template
     c.Spawner.default_url = spawner.default_url
     c.Spawner.start_timeout = spawner.start_timeout
-    c.Spawner.environment = {
+    environment: dict[str, Any] = {
         "METAFLOW_USER": profile.metaflow_user,
         "METAFLOW_HOME": profile.metaflow_home,
     }
+    if config.aws.user_credentials:
+        environment |= credentials_environment(config.aws.port)
+    c.Spawner.environment = environment
     c.Spawner.pre_spawn_hook = profile.pre_spawn_hook
     if spawner.kind == "simple":
         c.SimpleLocalProcessSpawner.home_dir_template = str(Path(spawner.home_root) / "{username}")
