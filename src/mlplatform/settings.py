@@ -210,10 +210,61 @@ class MetaflowProfileSettings(_Section):
     )
 
 
-class EndpointSettings(_Section):
-    """Placeholder sections for components that later issues fill in."""
+class AlertsSettings(_Section):
+    """Where alerts go. Webhook URLs and routing keys are secrets: named here, stored elsewhere."""
 
-    url: str | None = Field(None, description="Endpoint URL.")
+    sns_topic_arn: str | None = Field(None, description="SNS topic for alerts; unset: no SNS.")
+    slack_webhook_env: str = Field(
+        "MLPLATFORM_SLACK_WEBHOOK_URL",
+        description="Environment variable holding the Slack incoming-webhook URL.",
+    )
+    slack_webhook_secret: str | None = Field(
+        None, description="Secrets Manager secret holding the webhook URL (used when set)."
+    )
+    pagerduty_routing_key_env: str = Field(
+        "MLPLATFORM_PAGERDUTY_ROUTING_KEY",
+        description="Environment variable holding the PagerDuty Events API v2 routing key.",
+    )
+    pagerduty_routing_key_secret: str | None = Field(
+        None, description="Secrets Manager secret holding the routing key (used when set)."
+    )
+    pagerduty_url: str = Field(
+        "https://events.pagerduty.com/v2/enqueue", description="PagerDuty Events API v2 URL."
+    )
+    rules_file: str | None = Field(
+        None, description="Alert rules YAML; unset: the built-in defaults (docs/operations)."
+    )
+    state_db: str | None = Field(
+        None,
+        description="SQLite file for the outbox and rule state; unset: "
+        "<MLPLATFORM_HOME>/monitoring/alerts.sqlite.",
+    )
+    run_link_template: str | None = Field(
+        None,
+        description="Link to a run in alerts, e.g. https://metaflow-ui.internal/{flow}/{run_id}.",
+    )
+
+
+class MonitoringSettings(_Section):
+    heartbeat_cutoff_seconds: int = Field(
+        600,
+        ge=60,
+        description="A run whose last heartbeat is older than this, without a finished end "
+        "step, is failed (the Metaflow UI backend's rule), not running.",
+    )
+    prices_file: str | None = Field(
+        None, description="On-demand price table YAML overriding the built-in one."
+    )
+    cpu_second_price: float = Field(
+        0.0, ge=0, description="Price of one local CPU-second (0: local runs cost nothing)."
+    )
+    cloudwatch_namespace: str = Field("MLPlatform", description="CloudWatch metrics namespace.")
+    log_group: str = Field(
+        "/mlplatform/audit", description="CloudWatch Logs group for JSON audit events."
+    )
+    daily_budget: float | None = Field(
+        None, ge=0, description="Daily compute budget in USD for the cost alert; unset: none."
+    )
 
 
 class Settings(BaseSettings):
@@ -231,7 +282,8 @@ class Settings(BaseSettings):
     jupyterhub: JupyterHubSettings = Field(default_factory=lambda: JupyterHubSettings())
     users: UsersSettings = Field(default_factory=lambda: UsersSettings())
     metaflow: MetaflowProfileSettings = Field(default_factory=lambda: MetaflowProfileSettings())
-    alerts: EndpointSettings = Field(default_factory=lambda: EndpointSettings())
+    alerts: AlertsSettings = Field(default_factory=lambda: AlertsSettings())
+    monitoring: MonitoringSettings = Field(default_factory=lambda: MonitoringSettings())
     efs: EfsSettings = Field(default_factory=lambda: EfsSettings())
 
     @classmethod
