@@ -31,15 +31,23 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
-# System packages the tests start as real servers: OpenLDAP (slapd, without a system instance:
-# the tests build their own in a temp folder) and its command-line tools.
+# System packages the tests start or drive as real programs, each installed only when missing:
+# OpenLDAP (slapd, without a system instance: the tests build their own directory in a temp
+# folder) and its tools, PostgreSQL (the tests run a throwaway cluster with initdb), and
+# Debian's chromium (the dashboard test; Playwright's own browser download does not work here).
 SYSTEM_STAMP := $(VENV)/.system-packages
 $(SYSTEM_STAMP): $(BIN)/python
-	@command -v slapd >/dev/null 2>&1 || test -x /usr/sbin/slapd || { \
-	  echo "installing slapd and ldap-utils"; \
+	@missing=""; \
+	{ command -v slapd >/dev/null 2>&1 || test -x /usr/sbin/slapd; } || missing="$$missing slapd ldap-utils"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	  || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
 	  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null; }
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 	@touch $@
 
 # JupyterHub's proxy (configurable-http-proxy) comes from npm, pinned by package-lock.json.
