@@ -72,7 +72,7 @@ def test_latest_failed_run_fires_with_flow_run_step_exception_and_link() -> None
     assert failing.summary == "ads.Train: latest run Train/2 failed at step train: ValueError"
     assert failing.details["flow"] == "Train" and failing.details["run"] == "Train/2"
     assert failing.details["failing_step"] == "train"
-    assert failing.details["exception_type"] == "ValueError"
+    assert failing.details["exception"] == "ValueError"
     assert failing.link == "https://ui.internal/Train/2"
     assert not by_key(result)["latest_run_failed:ads.Score"].firing
 

@@ -274,7 +274,7 @@ def _run_details(run: RunRecord) -> dict[str, str]:
         "started": run.started.isoformat(),
         "finished": run.finished.isoformat() if run.finished else "",
         "failing_step": run.failing_step or "",
-        "exception_type": run.exception_type or "",
+        "exception": run.exception_type or "",  # the key the notifiers label "Exception"
         "user": run.user or "",
     }
     return {k: v for k, v in details.items() if v}
