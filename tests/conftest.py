@@ -213,6 +213,15 @@ def aws_endpoint() -> Iterator[str]:
     proc.wait(timeout=10)
 
 
+@pytest.fixture
+def aws(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """boto3 in this test process points at the moto server (standard endpoint settings)."""
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
+    return aws_endpoint
+
+
 # --- OpenLDAP (slapd) on loopback, FreeIPA's layout: one server for the whole session -------
 
 

@@ -265,6 +265,10 @@ class MonitoringSettings(_Section):
     daily_budget: float | None = Field(
         None, ge=0, description="Daily compute budget in USD for the cost alert; unset: none."
     )
+    publish_cloudwatch: bool = Field(
+        False,
+        description="`monitor check` also sends metrics and alert events to CloudWatch.",
+    )
 
 
 class Settings(BaseSettings):

@@ -38,7 +38,7 @@ from mlplatform.monitoring.notify.slack import SlackNotifier
 from mlplatform.monitoring.notify.sns import SnsNotifier
 from mlplatform.monitoring.records import Alert
 from mlplatform.settings import get_settings
-from tests.conftest import AWS_ENV, free_port
+from tests.conftest import free_port
 from tests.servers.receivers import Receiver, running_receiver
 
 SLACK_TOKEN = "Zq8sEcReTwEbHoOkToKeN4711"
@@ -111,14 +111,6 @@ def slack() -> Iterator[Receiver]:
 def pagerduty() -> Iterator[Receiver]:
     with running_receiver("pagerduty", ROUTING_KEY) as receiver:
         yield receiver
-
-
-@pytest.fixture
-def aws(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for key, value in AWS_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
-    return aws_endpoint
 
 
 def make_topic(fifo: bool = False) -> Topic:

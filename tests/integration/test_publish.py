@@ -20,16 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from mlplatform.errors import PlatformError
 from mlplatform.monitoring.metrics import Report
 from mlplatform.monitoring.publish import AuditLogWriter, publish_metrics, serve
-from tests.conftest import AWS_ENV, free_port
+from tests.conftest import free_port
 from tests.report_samples import group, sample_report
-
-
-@pytest.fixture
-def aws(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for key, value in AWS_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
-    return aws_endpoint
 
 
 class Recording:

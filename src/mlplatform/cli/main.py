@@ -11,6 +11,7 @@ from mlplatform.cli import (
     appsflyer_cmd,
     init_cmd,
     models_cmd,
+    monitor_cmd,
     run_cmd,
     runs_cmd,
     spec_cmd,
@@ -32,6 +33,7 @@ app.add_typer(models_cmd.app, name="models")
 app.add_typer(spec_cmd.app, name="spec")
 app.add_typer(appsflyer_cmd.app, name="appsflyer")
 app.add_typer(users_cmd.app, name="users")
+app.add_typer(monitor_cmd.app, name="monitor")
 
 
 @app.command("version")

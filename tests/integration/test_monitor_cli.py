@@ -1,0 +1,134 @@
+"""`mlplatform monitor` end to end: a failing local run is alerted on, and its fix resolves it.
+
+Real endpoints on loopback: Slack and PagerDuty receivers (tests/servers/receivers.py), SNS in
+moto with an SQS subscription to read what it delivered, and real local Metaflow runs of
+tests/integration/flows/monitoring_flow.py read back through the client API collector.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import AWS_ENV, metaflow_env, run_cli
+from tests.servers.receivers import running_receiver
+
+pytestmark = pytest.mark.slow
+FLOW = Path(__file__).parent / "flows" / "monitoring_flow.py"
+
+
+def run_flow(cwd: Path, *args: str) -> int:
+    proc = subprocess.run(
+        [sys.executable, str(FLOW), "--quiet", "run", *args],
+        cwd=cwd,
+        env=metaflow_env(cwd),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return proc.returncode
+
+
+def sns_messages(queue_url: str) -> list[dict]:
+    sqs = boto3.client("sqs")
+    found: list[dict] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+        for message in batch:
+            found.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+@pytest.fixture
+def topic(aws: str) -> tuple[str, str]:
+    name = f"alerts-{uuid.uuid4().hex[:8]}"
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    arn = sns.create_topic(Name=name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+    return arn, queue
+
+
+def test_a_failing_run_alerts_everywhere_in_one_check_and_its_fix_resolves(
+    workdir: Path, aws: str, topic: tuple[str, str]
+) -> None:
+    topic_arn, queue = topic
+    with (
+        running_receiver("slack", "T000/B000/slacksecret") as slack,
+        running_receiver("pagerduty", "pd-routing-key-1") as pagerduty,
+    ):
+        site = AWS_ENV | {
+            "AWS_ENDPOINT_URL": aws,
+            "MLPLATFORM_ALERTS__SNS_TOPIC_ARN": topic_arn,
+            "MLPLATFORM_SLACK_WEBHOOK_URL": slack.url,
+            "MLPLATFORM_PAGERDUTY_ROUTING_KEY": pagerduty.secret,
+            "MLPLATFORM_ALERTS__PAGERDUTY_URL": pagerduty.url,
+            "MLPLATFORM_ALERTS__STATE_DB": str(workdir / "alerts.sqlite"),
+            "MLPLATFORM_ALERTS__RUN_LINK_TEMPLATE": "https://ui.example/{flow}/{run_id}",
+        }
+        assert run_flow(workdir, "--fail", "True") != 0
+        first = run_cli("monitor", "check", "--json", cwd=workdir, env=site)
+        assert first.code == 0, first.stderr
+        checked = json.loads(first.stdout)
+        failed = [a for a in checked["alerts"] if a["rule"] == "pipeline-failed"]
+        assert [a["state"] for a in failed] == ["trigger"] and checked["delivered"]
+        alert_id, dedup_key = failed[0]["id"], failed[0]["dedup_key"]
+
+        assert alert_id in slack.shown()
+        assert pagerduty.received()[f"{dedup_key}/trigger"] == 1
+        event = pagerduty.arrivals[0].body
+        assert event["payload"]["custom_details"]["failing_step"] == "work"
+        assert event["payload"]["custom_details"]["exception"] == "ValueError"
+        triggered = sns_messages(queue)
+        assert [m["id"] for m in triggered] == [alert_id]
+
+        again = run_cli("monitor", "check", "--json", cwd=workdir, env=site)
+        assert json.loads(again.stdout)["alerts"] == []  # still failing: nothing new is sent
+
+        assert run_flow(workdir) == 0
+        fixed = run_cli("monitor", "check", "--json", cwd=workdir, env=site)
+        assert fixed.code == 0, fixed.stderr
+        resolved = [a for a in json.loads(fixed.stdout)["alerts"] if a["dedup_key"] == dedup_key]
+        assert [a["state"] for a in resolved] == ["resolve"]
+        assert pagerduty.received()[f"{dedup_key}/resolve"] == 1
+        assert resolved[0]["id"] in slack.shown()
+        assert [m["state"] for m in sns_messages(queue)] == ["resolve"]
+        assert slack.sent_after_confirmed() == [] and pagerduty.sent_after_confirmed() == []
+
+
+def test_report_json_and_html_over_real_runs(workdir: Path) -> None:
+    assert run_flow(workdir) == 0
+    assert run_flow(workdir, "--fail", "True") != 0
+    result = run_cli(
+        "monitor", "report", "--since", "1d", "--json", "--html", "dash.html", cwd=workdir
+    )
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    overall = report["overall"]
+    assert (overall["runs"], overall["completed"], overall["failed"]) == (2, 1, 1)
+    assert overall["success_rate"] == 0.5
+    assert overall["failure_reasons"] == {"work: ValueError": 1}
+    assert [p["pipeline"] for p in report["pipelines"]] == ["monitoring_tests.MonitoringTestFlow"]
+    with sync_playwright() as play:
+        browser = play.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        page.goto((workdir / "dash.html").as_uri())
+        marks = page.locator(".mark").count()
+        browser.close()
+    assert marks > 0
+
+
+def test_bad_window_is_one_line(workdir: Path) -> None:
+    result = run_cli("monitor", "report", "--since", "last tuesday", cwd=workdir)
+    assert result.code == 2 and "--since 'last tuesday'" in result.stderr
+    assert "Traceback" not in result.stderr
