@@ -132,3 +132,17 @@ def test_bad_window_is_one_line(workdir: Path) -> None:
     result = run_cli("monitor", "report", "--since", "last tuesday", cwd=workdir)
     assert result.code == 2 and "--since 'last tuesday'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_alerts_raised_before_any_endpoint_is_configured_are_sent_later(workdir: Path) -> None:
+    assert run_flow(workdir, "--fail", "True") != 0
+    state = {"MLPLATFORM_ALERTS__STATE_DB": str(workdir / "alerts.sqlite")}
+    for _ in range(2):  # kept back, and said so, as long as there is nowhere to send them
+        unsent = run_cli("monitor", "check", cwd=workdir, env=state)
+        assert unsent.code == 2 and "no alert endpoint is configured" in unsent.stderr
+    with running_receiver("slack", "T1/B1/later") as slack:
+        site = state | {"MLPLATFORM_SLACK_WEBHOOK_URL": slack.url}
+        sent = run_cli("monitor", "check", "--json", cwd=workdir, env=site)
+        assert sent.code == 0, sent.stderr
+        [alert] = json.loads(sent.stdout)["alerts"]
+        assert slack.shown() == [alert["id"]]

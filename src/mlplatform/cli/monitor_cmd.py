@@ -90,7 +90,7 @@ def check(as_json: AsJson = False) -> None:
         raise PlatformError(
             "alerts were raised but no alert endpoint is configured",
             "set alerts.sns_topic_arn, MLPLATFORM_SLACK_WEBHOOK_URL or "
-            "MLPLATFORM_PAGERDUTY_ROUTING_KEY; the alerts wait in the outbox",
+            "MLPLATFORM_PAGERDUTY_ROUTING_KEY; the next check with an endpoint sends them",
         )
     if not delivery.ok:
         raise PlatformError(

@@ -106,11 +106,15 @@ def run_check(settings: Settings, now: datetime | None = None) -> CheckResult:
     notifiers = configured_notifiers(settings.alerts)
     outbox = Outbox.from_settings(settings.alerts)
     endpoints = [n.name for n in notifiers]
-    # Queued inside dispatch, before the rule state marks them sent: a crash in between
-    # re-emits the same ids, which the outbox ignores.
-    alerts = RuleState.from_settings(settings).dispatch(
-        results, now, lambda new: [outbox.enqueue(alert, endpoints) for alert in new]
-    )
+    state = RuleState.from_settings(settings)
+    if endpoints:
+        # Queued inside dispatch, before the rule state marks them sent: a crash in between
+        # re-emits the same ids, which the outbox ignores.
+        alerts = state.dispatch(
+            results, now, lambda new: [outbox.enqueue(alert, endpoints) for alert in new]
+        )
+    else:  # nowhere to queue them: left unsent, so the first check with an endpoint sends them
+        alerts = state.step(results, now)
     delivery = notify([], outbox, notifiers, now=now)
     if settings.monitoring.publish_cloudwatch:
         _publish(settings, gathered.report, alerts)
