@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from mlplatform import aws
 from mlplatform.errors import PlatformError
 
 PAGE_SIZE = 100
@@ -79,9 +80,5 @@ def oldest_runnable_age_seconds(
 
 
 def _client() -> Any:
-    import boto3
-    from botocore.config import Config
-
     # A monitoring pass should report an unreachable endpoint, not hang on it.
-    config = Config(connect_timeout=3, read_timeout=30, retries={"mode": "standard"})
-    return boto3.client("batch", config=config)
+    return aws.client("batch", attempts=3)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from mlplatform import aws
 from mlplatform.errors import PlatformError
 from mlplatform.monitoring.metrics import GroupMetrics, Report
 
@@ -43,40 +43,10 @@ GROUP_METRICS: list[tuple[str, str, Callable[[GroupMetrics], float | None]]] = [
 
 
 def cloudwatch_client(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    retries = {"total_max_attempts": 2, "mode": "standard"}
-    config = Config(connect_timeout=3, read_timeout=30, retries=retries)  # type: ignore[arg-type]
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
+    return aws.client(service)
 
 
-@contextmanager
-def calling(service: str, doing: str) -> Iterator[None]:
-    """Turn any botocore failure inside the block into one line naming `service`."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = str(error.get("Code", "Unknown")), error.get("Message", "")
-        hint = (
-            f"grant the identity running mlplatform the {service} permission"
-            if "AccessDenied" in code
-            else "fix the cause and re-run"
-        )
-        raise PlatformError(f"{service}: {code} while {doing}: {message}", hint) from None
-    except NoCredentialsError:
-        raise PlatformError(
-            f"{service}: no AWS credentials while {doing}",
-            "run on a host with an instance role, or set AWS_PROFILE / AWS_ACCESS_KEY_ID",
-        ) from None
-    except BotoCoreError as exc:
-        raise PlatformError(
-            f"{service}: cannot reach AWS while {doing} ({exc})",
-            "check the network and AWS_ENDPOINT_URL, then re-run",
-        ) from None
+calling = aws.calling
 
 
 def metric_data(report: Report, timestamp: datetime | None = None) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
-from mlplatform.errors import PlatformError
+from mlplatform import aws
 
 ROLE_PATH = "/mlplatform/users/"
 MAX_POLICY_VERSIONS = 5  # IAM's limit per managed policy
@@ -40,42 +40,20 @@ ClientFactory = Callable[[str], Any]
 
 
 def aws_client(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=3, read_timeout=30, retries={"total_max_attempts": 2, "mode": "standard"}
-    )
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
+    return aws.client(service)
 
 
 @contextmanager
 def calling(service: str, doing: str) -> Iterator[None]:
-    """Turn any botocore failure inside the block into one line naming `service`."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    try:
+    """Botocore failures as one line, with the user manager's hints."""
+    with aws.calling(
+        service,
+        doing,
+        access_hint=f"grant the identity running the user manager this {service} permission",
+        hints={"NoSuchBucket": "create the bucket with Terraform or fix users.users_bucket"},
+        default_hint="fix the cause and re-run: the next run repairs what this one left",
+    ):
         yield
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-        message = exc.response.get("Error", {}).get("Message", "")
-        if "AccessDenied" in code or code == "UnauthorizedOperation":
-            hint = f"grant the identity running the user manager this {service} permission"
-        elif code == "NoSuchBucket":
-            hint = "create the bucket with Terraform or fix users.users_bucket"
-        else:
-            hint = "fix the cause and re-run: the next run repairs what this one left"
-        raise PlatformError(f"{service}: {code} while {doing}: {message}", hint) from None
-    except NoCredentialsError:
-        raise PlatformError(
-            f"{service}: no AWS credentials while {doing}",
-            "run on a host with an instance role, or set AWS_PROFILE / AWS_ACCESS_KEY_ID",
-        ) from None
-    except BotoCoreError as exc:
-        raise PlatformError(
-            f"{service}: cannot reach AWS while {doing} ({exc})",
-            "check the network and AWS_ENDPOINT_URL, then re-run",
-        ) from None
 
 
 def or_none(call: Callable[..., Any], **params: Any) -> Any:
