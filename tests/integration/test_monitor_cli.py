@@ -146,3 +146,61 @@ def test_alerts_raised_before_any_endpoint_is_configured_are_sent_later(workdir:
         assert sent.code == 0, sent.stderr
         [alert] = json.loads(sent.stdout)["alerts"]
         assert slack.shown() == [alert["id"]]
+
+
+def _start(workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlplatform.cli.main", "monitor", *args],
+        cwd=workdir,
+        env=metaflow_env(workdir) | (env or {}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_serve_exposes_the_report_to_prometheus(workdir: Path) -> None:
+    import time
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.conftest import free_port
+
+    assert run_flow(workdir) == 0
+    port = free_port()
+    proc = _start(workdir, "serve", "--port", str(port), "--interval", "5")
+    try:
+        deadline, text = time.monotonic() + 60, ""
+        # The port opens before the first report is in: wait for the report's series.
+        while time.monotonic() < deadline and "mlplatform_runs_total{" not in text:
+            try:
+                text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+            except OSError:
+                assert proc.poll() is None, proc.communicate()[1]
+                time.sleep(0.3)
+        samples = {
+            (s.name, s.labels.get("pipeline"), s.labels.get("status")): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+        pipeline = "monitoring_tests.MonitoringTestFlow"
+        assert samples[("mlplatform_runs_total", pipeline, "completed")] == 1
+        assert samples[("mlplatform_success_rate", pipeline, None)] == 1.0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_watch_keeps_checking_until_stopped(workdir: Path) -> None:
+    import signal
+    import time
+
+    state = {"MLPLATFORM_ALERTS__STATE_DB": str(workdir / "alerts.sqlite")}
+    proc = _start(workdir, "watch", "--every", "1s", env=state)
+    time.sleep(8)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    passes = [line for line in out.splitlines() if "run(s)" in line]
+    assert len(passes) >= 2, out + err
+    assert "Traceback" not in err
