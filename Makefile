@@ -83,6 +83,8 @@ bench: $(STAMP) $(GE_VENV)/.installed $(SYSTEM_STAMP)
 	$(BIN)/python benchmarks/tuning.py
 	$(BIN)/python benchmarks/validation.py
 	$(BIN)/python benchmarks/users.py
+	$(BIN)/python benchmarks/monitoring_sql.py --out benchmarks/results/monitoring_sql.json
+	$(BIN)/python benchmarks/monitoring_client.py --work benchmarks/results/monitoring-runs --runs 200 --out benchmarks/results/monitoring_client.json
 
 clean:
 	rm -rf $(VENV) $(GE_VENV) node_modules .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache
