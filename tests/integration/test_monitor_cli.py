@@ -204,3 +204,12 @@ def test_watch_keeps_checking_until_stopped(workdir: Path) -> None:
     passes = [line for line in out.splitlines() if "run(s)" in line]
     assert len(passes) >= 2, out + err
     assert "Traceback" not in err
+
+
+def test_unreachable_metadata_database_is_one_line_without_the_password(workdir: Path) -> None:
+    from tests.conftest import free_port
+
+    dead = {"MLPLATFORM_METADATA__DATABASE_URL": f"postgresql://monitor:s3cret@127.0.0.1:{free_port()}/metaflow"}  # fmt: skip
+    result = run_cli("monitor", "report", cwd=workdir, env=dead)
+    assert result.code == 2 and "cannot reach the metadata database" in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout and "Traceback" not in result.stderr

@@ -42,6 +42,9 @@ def report(
     now = datetime.now(UTC)
     with err.status("collecting runs"):
         gathered = gather(get_settings(), parse_since(since, now), now, flow)
+    if problem := gathered.unreachable.get("metadata_database"):
+        # A report without its runs would read as "no runs": say what is wrong instead.
+        raise PlatformError(problem, "check metadata.database_url and that the database is up")
     for endpoint, problem in gathered.unreachable.items():
         err.print(f"[yellow]warning:[/] {endpoint}: {problem}", highlight=False)
     if html is not None:
