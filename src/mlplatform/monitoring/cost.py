@@ -13,7 +13,6 @@ report can say the total is short, rather than a silent 0.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -105,12 +104,12 @@ def summarize_cost(
     tasks: Iterable[TaskRecord], prices: PriceTable, cpu_second_price: float
 ) -> CostSummary:
     usd = cpu_seconds = 0.0
-    unpriced: Counter[str] = Counter()
+    unpriced: dict[str, int] = {}  # a plain dict: a Counter per run cost more than the pricing
     for task in tasks:
         usd += task_cost(task, prices, cpu_second_price)
         if task.cpu_seconds is not None and task.instance_type is None:
             cpu_seconds += task.cpu_seconds
         key = unpriced_key(task, prices)
         if key is not None:
-            unpriced[key] += 1
+            unpriced[key] = unpriced.get(key, 0) + 1
     return CostSummary(usd, cpu_seconds, dict(sorted(unpriced.items())))

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from mlplatform.monitoring.cost import PriceTable, summarize_cost
+from mlplatform.monitoring.cost import CostSummary, PriceTable, summarize_cost
 from mlplatform.monitoring.metrics import GroupMetrics, Report
 from mlplatform.monitoring.records import RunRecord
 
@@ -48,16 +48,22 @@ def build_report(
         (r for r in records if since <= _utc(r.started) < until), key=lambda r: _utc(r.started)
     )
 
+    # Each run's tasks are priced once; the groups (overall, pipeline, user, team, day) add up
+    # run totals. Pricing per group visited every task five times over.
+    costs = {id(r): summarize_cost(r.tasks, prices, cpu_second_price) for r in runs}
+
     def group(key: str, members: list[RunRecord]) -> GroupMetrics:
-        return group_metrics(key, members, prices, cpu_second_price)
+        return group_metrics(key, members, prices, cpu_second_price, costs)
 
     overall = group("all", runs)
-    unpriced = summarize_cost((t for r in runs for t in r.tasks), prices, cpu_second_price)
-    if unpriced.unpriced:
+    unpriced: Counter[str] = Counter()
+    for cost in costs.values():
+        unpriced.update(cost.unpriced)
+    if unpriced:
         log.warning(
             "cost excludes %d task attempts with no price: %s (add them to prices_file)",
-            unpriced.unpriced_tasks,
-            ", ".join(f"{k} x{n}" for k, n in unpriced.unpriced.items()),
+            unpriced.total(),
+            ", ".join(f"{k} x{n}" for k, n in sorted(unpriced.items())),
         )
     by_day = _by_day(runs, since, until)
     return Report(
@@ -74,15 +80,23 @@ def build_report(
 
 
 def group_metrics(
-    key: str, runs: list[RunRecord], prices: PriceTable, cpu_second_price: float = 0.0
+    key: str,
+    runs: list[RunRecord],
+    prices: PriceTable,
+    cpu_second_price: float = 0.0,
+    run_costs: Mapping[int, CostSummary] | None = None,
 ) -> GroupMetrics:
+    """One group's numbers; `run_costs` (by `id(run)`) saves pricing the same tasks again."""
     status = Counter(r.status for r in runs)
     finished = status["completed"] + status["failed"]
     durations = [d for r in runs if r.status != "running" and (d := r.duration_seconds) is not None]
     waits = [
         t.queue_wait_seconds for r in runs for t in r.tasks if t.queue_wait_seconds is not None
     ]
-    cost = summarize_cost((t for r in runs for t in r.tasks), prices, cpu_second_price)
+    if run_costs is None:
+        run_costs = {id(r): summarize_cost(r.tasks, prices, cpu_second_price) for r in runs}
+    usd = sum(run_costs[id(r)].usd for r in runs)
+    cpu_seconds = sum(run_costs[id(r)].cpu_seconds for r in runs)
     reasons = Counter(failure_reason(r) for r in runs if r.status == "failed")
     return GroupMetrics(
         key=key,
@@ -94,8 +108,8 @@ def group_metrics(
         p50_seconds=percentile(durations, 50),
         p95_seconds=percentile(durations, 95),
         queue_wait_p50_seconds=percentile(waits, 50),
-        cost_usd=cost.usd,
-        cpu_seconds=cost.cpu_seconds,
+        cost_usd=usd,
+        cpu_seconds=cpu_seconds,
         failure_reasons=dict(reasons.most_common()),
     )
 
