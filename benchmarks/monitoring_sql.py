@@ -5,8 +5,8 @@
 Starts a throwaway PostgreSQL (tests/servers/postgres.py), creates the metadata service's
 schema, generates runs in the service's row shapes (tests/servers/metaflow_db.py: completed,
 failed, crashed before `end`, running; retries; Batch instance types), then times
-`SqlCollector.collect` plus a simple aggregation (success rate and p50/p95 duration per
-pipeline) — the report's query side. Every status is checked against what the generator wrote,
+`SqlCollector.collect` plus `build_report` (every group the report prints, cost included).
+Every status is checked against what the generator wrote,
 so a fast but wrong collector fails here. Measured in the same run, as a yardstick for the
 machine: one bare sequential scan of metadata_v3 (the floor for any query over all runs) and a
 1M-iteration Python loop (≈0.05 s on an idle modern core). The client-API half (about 200
@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,27 +37,16 @@ from tests.servers.metaflow_db import (  # noqa: E402
 from tests.servers.postgres import start_postgres  # noqa: E402
 
 from mlplatform.monitoring.collect_sql import SqlCollector  # noqa: E402
+from mlplatform.monitoring.cost import PriceTable  # noqa: E402
+from mlplatform.monitoring.metrics import Report  # noqa: E402
 from mlplatform.monitoring.records import RunRecord  # noqa: E402
+from mlplatform.monitoring.report_data import build_report  # noqa: E402
+from mlplatform.settings import Settings  # noqa: E402
 
 
-def aggregate(records: list[RunRecord]) -> dict[str, dict[str, float | int | None]]:
-    """Success rate and duration percentiles per pipeline: what the report computes first."""
-    groups: dict[str, list[RunRecord]] = defaultdict(list)
-    for record in records:
-        groups[record.pipeline_id].append(record)
-    out: dict[str, dict[str, float | int | None]] = {}
-    for key, runs in groups.items():
-        done = [r for r in runs if r.status != "running"]
-        ok = sum(1 for r in done if r.status == "completed")
-        durations = sorted(d for r in runs if r.status == "completed" and (d := r.duration_seconds))
-        quantiles = statistics.quantiles(durations, n=20) if len(durations) > 1 else [None] * 19
-        out[key] = {
-            "runs": len(runs),
-            "success_rate": ok / len(done) if done else None,
-            "p50_seconds": quantiles[9],
-            "p95_seconds": quantiles[18],
-        }
-    return out
+def aggregate(records: list[RunRecord], since: datetime, until: datetime) -> Report:
+    """The whole report `mlplatform monitor report` prints: every group, cost included."""
+    return build_report(records, since, until, PriceTable.load(Settings()))
 
 
 def calibrate(url: str) -> dict[str, float]:
@@ -107,7 +95,7 @@ def main() -> None:
                 started = time.perf_counter()
                 records = collector.collect(since)
                 collected = time.perf_counter() - started
-                report = aggregate(records)
+                report = aggregate(records, since, now)
                 timings.append((collected, time.perf_counter() - started))
             started = time.perf_counter()  # the alert rules' usual question: the last day
             last_day = collector.collect(now - timedelta(days=1))
@@ -122,7 +110,7 @@ def main() -> None:
     result = {
         "runs": len(records),
         "task_attempts": tasks,
-        "pipelines": len(report),
+        "pipelines": len(report.by_pipeline),
         "statuses": dict(statuses),
         "collect_seconds": round(collect_s, 3),
         "report_seconds": round(total_s, 3),
