@@ -61,7 +61,20 @@ $(NODE_STAMP): package.json package-lock.json
 demo: $(STAMP)
 	$(BIN)/mlplatform run examples/pipelines/appsflyer_d7_purchase.yaml
 
-test: $(STAMP) $(SYSTEM_STAMP) $(NODE_STAMP)
+# The deployment checks' tools, pinned in deploy/tools/, each set in its own environment:
+# checkov ships its own `hcl2` module and breaks python-hcl2 (which the tests use) beside it.
+# Terraform itself comes with the machine image; without it those checks skip, saying why.
+DEPLOY_VENV := .venv-deploy
+CHECKOV_VENV := .venv-checkov
+TOOL_STAMPS := $(DEPLOY_VENV)/.installed $(CHECKOV_VENV)/.installed
+
+.venv-%/.installed: deploy/tools/requirements-%.txt | $(BIN)/python
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/pip install -q --upgrade pip
+	.venv-$*/bin/pip install -q -r $<
+	@touch $@
+
+test: $(STAMP) $(SYSTEM_STAMP) $(NODE_STAMP) $(TOOL_STAMPS)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -87,4 +100,4 @@ bench: $(STAMP) $(GE_VENV)/.installed $(SYSTEM_STAMP)
 	$(BIN)/python benchmarks/monitoring_client.py --work benchmarks/results/monitoring-runs --runs 200 --out benchmarks/results/monitoring_client.json
 
 clean:
-	rm -rf $(VENV) $(GE_VENV) node_modules .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(GE_VENV) $(DEPLOY_VENV) $(CHECKOV_VENV) node_modules .metaflow mlplatform-runs .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ import typer
 
 from mlplatform.cli import (
     appsflyer_cmd,
+    configure_cmd,
     init_cmd,
     models_cmd,
     monitor_cmd,
@@ -34,6 +35,7 @@ app.add_typer(spec_cmd.app, name="spec")
 app.add_typer(appsflyer_cmd.app, name="appsflyer")
 app.add_typer(users_cmd.app, name="users")
 app.add_typer(monitor_cmd.app, name="monitor")
+app.add_typer(configure_cmd.app, name="configure")
 
 
 @app.command("version")

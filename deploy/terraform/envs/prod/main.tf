@@ -1,0 +1,45 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = local.tags
+  }
+}
+
+locals {
+  tags = {
+    project     = "mlplatform"
+    environment = "prod"
+    managed_by  = "terraform"
+  }
+}
+
+module "platform" {
+  source = "../../platform"
+
+  name        = "mlplatform-prod"
+  environment = "prod"
+  tags        = local.tags
+
+  vpc_id                     = var.vpc_id
+  private_subnet_ids         = var.private_subnet_ids
+  public_subnet_ids          = var.public_subnet_ids
+  alb_allowed_cidrs          = var.alb_allowed_cidrs
+  artifacts_bucket_name      = "metaflow-artifacts-${var.artifacts_bucket_id}"
+  efs_file_system_id         = var.efs_file_system_id
+  certificate_arn            = var.certificate_arn
+  hub_domain                 = var.hub_domain
+  admin_principal_arns       = var.admin_principal_arns
+  appsflyer_token_secret_arn = var.appsflyer_token_secret_arn
+  alert_secret_arns          = var.alert_secret_arns
+  image_tag                  = var.image_tag
+  daily_budget               = var.daily_budget
+
+  database_multi_az              = true
+  database_backup_retention_days = 14
+  database_deletion_protection   = true
+  database_read_replica          = true
+  batch_desired_vcpus            = 4
+  batch_max_vcpus                = 64
+  batch_enable_spot              = false
+}
