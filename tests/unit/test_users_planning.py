@@ -212,6 +212,12 @@ def test_hostile_usernames_are_refused(name: str) -> None:
         validate_username(name)
 
 
+def test_the_appsflyer_data_folder_is_not_a_username() -> None:
+    with pytest.raises(InvalidNameError, match="reserved: /data/appsflyer"):
+        validate_username("appsflyer")
+    assert validate_username("appsflyer_analyst") == "appsflyer_analyst"
+
+
 def test_roster_errors_name_file_line_and_field(tmp_path: Path) -> None:
     roster = tmp_path / "roster.yaml"
     roster.write_text(

@@ -38,7 +38,7 @@ module "database" {
   instance_class          = var.database_instance_class
   multi_az                = var.database_multi_az
   backup_retention_period = var.database_backup_retention_days
-  deletion_protection     = var.database_deletion_protection
+  deletion_protection     = var.deletion_protection
   create_read_replica     = var.database_read_replica
 }
 
@@ -68,6 +68,8 @@ module "compute" {
   desired_vcpus        = var.batch_desired_vcpus
   max_vcpus            = var.batch_max_vcpus
   enable_spot          = var.batch_enable_spot
+
+  enable_sfn_state_table_deletion_protection = var.deletion_protection
   artifacts_bucket_arn = module.datastore.artifacts_bucket_arn
   kms_key_arn          = module.datastore.kms_key_arn
 }
@@ -86,6 +88,8 @@ module "metadata_service" {
   database_username   = module.database.username
   database_secret_arn = module.database.master_user_secret_arn
   kms_key_arn         = module.datastore.kms_key_arn
+
+  enable_load_balancer_deletion_protection = var.deletion_protection
 }
 
 module "jupyterhub" {
@@ -100,6 +104,10 @@ module "jupyterhub" {
   jupyterhub_security_group_id = module.network.jupyterhub_security_group_id
   certificate_arn              = var.certificate_arn
   efs_file_system_id           = module.efs.file_system_id
+  domain_name                  = var.hub_domain
+
+  enable_alb_deletion_protection = var.deletion_protection
+  enable_termination_protection  = var.deletion_protection
 }
 
 module "monitoring" {

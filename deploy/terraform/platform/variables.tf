@@ -94,9 +94,9 @@ variable "database_backup_retention_days" {
   default     = 7
 }
 
-variable "database_deletion_protection" {
+variable "deletion_protection" {
   type        = bool
-  description = "Refuse to delete the metadata database."
+  description = "Protect the stateful and front-door resources from deletion: the database, both load balancers, the hub host and the Step Functions state table."
   default     = true
 }
 

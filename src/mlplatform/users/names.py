@@ -14,6 +14,9 @@ from mlplatform.errors import PlatformError
 
 USERNAME_PATTERN = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 GROUP_PATTERN = re.compile(r"[a-z_][a-z0-9_.-]{0,63}")
+# Folders under the EFS home root that are not people's homes: `/data/appsflyer` is the
+# AppsFlyer data Terraform's EFS access point serves, so no user may own it as a home.
+RESERVED_USERNAMES = frozenset({"appsflyer"})
 
 
 class InvalidNameError(PlatformError, ValueError):
@@ -21,6 +24,9 @@ class InvalidNameError(PlatformError, ValueError):
 
 
 def validate_username(name: str, where: str = "username") -> str:
+    if name in RESERVED_USERNAMES:
+        headline = f"{name!r} is reserved: /data/{name} is not a personal home"
+        raise InvalidNameError(f"{where}: {headline}" if where else headline, "pick another name")
     return _checked(
         USERNAME_PATTERN,
         name,

@@ -38,7 +38,7 @@ module "platform" {
   # dev: one AZ, shorter backups, cheaper and disposable; the same modules as prod.
   database_multi_az              = false
   database_backup_retention_days = 7
-  database_deletion_protection   = false
+  deletion_protection            = false
   database_read_replica          = false
   batch_desired_vcpus            = 0
   batch_max_vcpus                = 16

@@ -37,7 +37,7 @@ module "platform" {
 
   database_multi_az              = true
   database_backup_retention_days = 14
-  database_deletion_protection   = true
+  deletion_protection            = true
   database_read_replica          = true
   batch_desired_vcpus            = 4
   batch_max_vcpus                = 64
