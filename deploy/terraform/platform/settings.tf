@@ -27,7 +27,7 @@ locals {
   platform_settings = {
     metadata = {
       service_url  = module.metadata_service.service_url
-      database_url = module.database.database_url_template
+      database_url = module.database.replica_database_url_template
     }
     s3 = {
       datastore_root = module.datastore.datastore_root
@@ -66,17 +66,10 @@ locals {
   # The same settings reach the ECS tasks as MLPLATFORM_<SECTION>__<KEY> variables.
   service_environment = merge(
     { for pair in flatten([
-      for section, keys in local.platform_settings : [
-        for key, value in keys : { name = "MLPLATFORM_${upper(section)}__${upper(key)}", value = tostring(value) }
+      for section, entries in local.platform_settings : [
+        for key, value in entries : { name = "MLPLATFORM_${upper(section)}__${upper(key)}", value = tostring(value) }
       ]
     ]) : pair.name => pair.value },
     { for key, value in local.metaflow_profile : key => value },
   )
-
-  # The SQL collector connects with metadata.database_url, which carries no password: libpq
-  # reads PGPASSWORD, which ECS fills from the RDS-managed secret at task start. Every other
-  # secret is read at run time from Secrets Manager by the id in the settings.
-  service_secrets = {
-    PGPASSWORD = "${module.database.master_user_secret_arn}:password::"
-  }
 }

@@ -163,3 +163,9 @@ variable "daily_budget" {
   description = "Daily compute budget in USD for the cost alert rule; null: no budget rule."
   default     = null
 }
+
+variable "appsflyer_app_ids" {
+  type        = list(string)
+  description = "Apps the scheduled AppsFlyer Pull download fetches; empty: no pull task."
+  default     = []
+}
