@@ -57,3 +57,13 @@ output "environment" {
   description = "Environment name: the profile name `mlplatform configure import` writes."
   value       = var.environment
 }
+
+output "database_identifier" {
+  description = "RDS instance identifier (Ansible snapshots it before migrating)."
+  value       = module.database.instance_identifier
+}
+
+output "metadata_service_migration_url" {
+  description = "The metadata service's migration endpoint on 8082 (Ansible's metaflow_db_migrations)."
+  value       = module.metadata_service.migration_url
+}

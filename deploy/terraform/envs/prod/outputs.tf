@@ -47,3 +47,13 @@ output "alerts_topic_arn" {
   description = "SNS topic for alerts."
   value       = module.platform.alerts_topic_arn
 }
+
+output "database_identifier" {
+  description = "RDS instance identifier (Ansible snapshots it before migrating)."
+  value       = module.platform.database_identifier
+}
+
+output "metadata_service_migration_url" {
+  description = "The metadata service's migration endpoint (Ansible's metaflow_db_migrations)."
+  value       = module.platform.metadata_service_migration_url
+}

@@ -104,14 +104,14 @@ variable "enable_load_balancer_deletion_protection" {
 variable "image" {
   description = "Pinned metaflow-service image (tag or digest, never latest). The image runs the migration service on 8082 and the schema-compatible metadata service on 8080."
   type        = string
-  default     = "netflixoss/metaflow_metadata_service:v2.4.13"
+  default     = "netflixoss/metaflow_metadata_service:v2.5.1"
 
   validation {
     condition = (
       can(regex("(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$", element(split("/", var.image), length(split("/", var.image)) - 1))) &&
       !endswith(var.image, ":latest")
     )
-    error_message = "image must be pinned to a tag or a sha256 digest, and the tag must not be \"latest\" (e.g. netflixoss/metaflow_metadata_service:v2.4.13)."
+    error_message = "image must be pinned to a tag or a sha256 digest, and the tag must not be \"latest\" (e.g. netflixoss/metaflow_metadata_service:v2.5.1)."
   }
 }
 

@@ -55,7 +55,7 @@ run "container_is_pinned_and_wired_to_the_database" {
   command = plan
 
   assert {
-    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].image == "netflixoss/metaflow_metadata_service:v2.4.13"
+    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].image == "netflixoss/metaflow_metadata_service:v2.5.1"
     error_message = "The default image must be the pinned metaflow-service tag."
   }
 
