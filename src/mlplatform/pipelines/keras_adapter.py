@@ -5,9 +5,9 @@ matrix every other estimator gets; tuning, cross-validation, evaluation and the 
 it like any scikit-learn estimator (fit / predict / predict_proba, `get_params`). The same
 network serves binary and multi-class classification and regression.
 
-The backend is Keras 3's choice: `KERAS_BACKEND` (TensorFlow in the Batch image); when unset we
-pick PyTorch, the CPU build these machines and the tests install. Keras models pickle, so the
-fitted network travels as a Metaflow artifact like any other model.
+The backend is Keras 3's choice: `KERAS_BACKEND` (PyTorch in the Batch and notebook
+images); when unset we pick PyTorch, the CPU build these machines and the tests install.
+Keras models pickle, so the fitted network travels as a Metaflow artifact like any other model.
 """
 
 from __future__ import annotations
