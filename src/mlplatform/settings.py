@@ -34,6 +34,18 @@ class MetadataSettings(_Section):
     database_url: str | None = Field(
         None, description="PostgreSQL URL of the metadata database, for the SQL collector."
     )
+    migration_url: str | None = Field(
+        None, description="The service's migration endpoint (port 8082), for `doctor`."
+    )
+    replica_database_url: str | None = Field(
+        None, description="PostgreSQL URL of a read replica; `doctor` checks its lag."
+    )
+    rds_instance_id: str | None = Field(
+        None, description="RDS instance of the metadata database; `doctor` reads its free storage."
+    )
+    slow_response_seconds: float = Field(
+        2.0, gt=0, description="`doctor` flags the service when /ping takes longer than this."
+    )
 
 
 class S3Settings(_Section):
@@ -45,6 +57,9 @@ class S3Settings(_Section):
 
 class BatchSettings(_Section):
     job_queue: str | None = Field(None, description="AWS Batch job queue for --on batch.")
+    runnable_max_minutes: int = Field(
+        15, ge=1, description="`doctor` flags jobs RUNNABLE for longer than this."
+    )
 
 
 class AppsFlyerSettings(_Section):
@@ -68,6 +83,12 @@ class AppsFlyerSettings(_Section):
         1.0, gt=0, description="First backoff wait for 429/5xx; doubles, with jitter."
     )
     retry_attempts: int = Field(5, ge=1, le=20, description="Attempts per request.")
+    app_ids: list[str] = Field(
+        default_factory=list, description="Apps whose data `doctor` checks for freshness."
+    )
+    freshness_hours: int = Field(
+        36, ge=1, description="`doctor` flags an app whose newest landed partition is older."
+    )
 
 
 class RunsSettings(_Section):
@@ -87,6 +108,9 @@ class RunsSettings(_Section):
 
 class EfsSettings(_Section):
     home_root: str = Field("/data", description="Where per-user EFS folders live: <root>/<user>.")
+    mount_point: str | None = Field(
+        None, description="Where EFS is mounted on this host; `doctor` checks it and its options."
+    )
 
 
 class LdapSettings(_Section):
@@ -152,6 +176,9 @@ class JupyterHubSettings(_Section):
     )
     token_secret: str | None = Field(
         None, description="AWS Secrets Manager secret holding the token (used when set)."
+    )
+    public_url: str | None = Field(
+        None, description="The hub as users reach it (through the proxy), e.g. https://hub.x."
     )
 
 
