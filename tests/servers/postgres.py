@@ -83,8 +83,55 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_postgres(folder: Path, port: int | None = None) -> PostgresServer:
-    """initdb + start a cluster under `folder` (as root: a postgres-owned temp folder)."""
+def _write_self_signed_cert(data_dir: Path) -> None:
+    """server.crt/server.key (PostgreSQL's default names) in the data dir, for 127.0.0.1."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    for filename, content in (
+        ("server.crt", cert.public_bytes(serialization.Encoding.PEM)),
+        ("server.key", pem_key),
+    ):
+        path = data_dir / filename
+        path.write_bytes(content)
+        path.chmod(0o600)  # the server refuses a key others can read
+        if _as_root():
+            shutil.chown(path, user=SUPERUSER, group=SUPERUSER)
+
+
+def start_postgres(folder: Path, port: int | None = None, ssl: bool = False) -> PostgresServer:
+    """initdb + start a cluster under `folder` (as root: a postgres-owned temp folder).
+
+    `ssl=True` turns TLS on with a self-signed certificate made for the cluster; clients
+    with libpq's default sslmode=prefer then connect encrypted.
+    """
     bindir = _bindir()
     port = port or _free_port()
     if _port_answers(port):  # another server would answer our connections
@@ -105,6 +152,9 @@ def start_postgres(folder: Path, port: int | None = None) -> PostgresServer:
             f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
         )
+        if ssl:
+            _write_self_signed_cert(data_dir)
+            options += " -c ssl=on"
         _run([str(bindir / "pg_ctl"), "-D", str(data_dir), "-o", options,
               "-l", str(base / "server.log"), "-w", "-t", "60", "start"])  # fmt: skip
     except BaseException:

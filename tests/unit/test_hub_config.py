@@ -99,7 +99,7 @@ def test_user_manager_gets_its_token_from_the_environment_and_admin_scopes(
     service = next(s for s in c.JupyterHub.services if s["name"] == "mlplatform-users")
     assert service["api_token"] == TOKEN
     role = next(r for r in c.JupyterHub.load_roles if r["name"] == "mlplatform-users")
-    assert role["scopes"] == ["admin:users", "admin:servers"]
+    assert role["scopes"] == ["admin:users", "admin:servers", "list:services"]
 
 
 def test_ldap_password_never_enters_the_config(hub_env: None) -> None:

@@ -27,8 +27,9 @@ CULLER_SERVICE = "idle-culler"
 # Exactly what jupyterhub-idle-culler calls without --cull-users: list servers, read their
 # activity, stop them. Not admin, not user deletion.
 CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "delete:servers"]
-# `mlplatform users` creates and deletes hub users and stops their servers.
-USER_MANAGER_SCOPES = ["admin:users", "admin:servers"]
+# `mlplatform users` creates and deletes hub users and stops their servers;
+# `list:services` lets `mlplatform doctor` (which uses the same token) see the culler registered.
+USER_MANAGER_SCOPES = ["admin:users", "admin:servers", "list:services"]
 CREDENTIALS_SERVICE = "aws-credentials"
 CREDENTIALS_MODULE = "mlplatform.hub.credentials"
 # botocore fetches container credentials over plain http from loopback addresses only, and the
