@@ -10,12 +10,14 @@ import typer
 from mlplatform.cli import (
     appsflyer_cmd,
     configure_cmd,
+    doctor_cmd,
     init_cmd,
     models_cmd,
     monitor_cmd,
     run_cmd,
     runs_cmd,
     spec_cmd,
+    stack_cmd,
     users_cmd,
 )
 from mlplatform.errors import PlatformError
@@ -36,6 +38,8 @@ app.add_typer(appsflyer_cmd.app, name="appsflyer")
 app.add_typer(users_cmd.app, name="users")
 app.add_typer(monitor_cmd.app, name="monitor")
 app.add_typer(configure_cmd.app, name="configure")
+app.add_typer(stack_cmd.app, name="stack")
+app.command("doctor")(doctor_cmd.doctor)
 
 
 @app.command("version")
