@@ -20,13 +20,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-BASE_DN = "dc=dataplatform,dc=local"
-ADMIN_DN = f"cn=admin,{BASE_DN}"
-MANAGER_DN = f"uid=mlplatform-manager,cn=sysaccounts,cn=etc,{BASE_DN}"
-HUB_DN = f"uid=jupyterhub,cn=sysaccounts,cn=etc,{BASE_DN}"
-SCHEMA_DIR = Path("/etc/ldap/schema")
-MODULE_DIR = Path("/usr/lib/ldap")
+# The directory's layout, schema and cn=config are `mlplatform stack`'s: one definition, so
+# the tests and the local stack cannot drift apart.
+from mlplatform.stack.ldap import (
+    ADMIN_DN,
+    BASE_DN,
+    HUB_DN,
+    MANAGER_DN,
+    config_ldif,
+    hash_password,
+)
 
 
 @dataclass(frozen=True)
@@ -43,86 +46,6 @@ class LdapServer:
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1].rstrip("/"))
-
-
-def _hash(password: str) -> str:
-    return subprocess.run(
-        ["slappasswd", "-s", password], check=True, capture_output=True, text=True
-    ).stdout.strip()
-
-
-def _schema_ldif(name: str) -> str:
-    text = (SCHEMA_DIR / f"{name}.ldif").read_text()
-    if name == "nis":  # rfc2307bis: a group can be groupOfNames and posixGroup at once
-        text = text.replace(
-            "SUP top STRUCTURAL MUST ( cn $ gidNumber )",
-            "SUP top AUXILIARY MUST ( cn $ gidNumber )",
-        )
-    return text
-
-
-def _config_ldif(folder: Path, admin_hash: str) -> str:
-    schemas = "\n".join(_schema_ldif(n) for n in ("core", "cosine", "nis", "inetorgperson"))
-    ours = (REPO / "deploy" / "ldap" / "mlplatform-schema.ldif").read_text()
-    ours = "\n".join(line for line in ours.splitlines() if not line.startswith("#"))
-    return f"""dn: cn=config
-objectClass: olcGlobal
-cn: config
-olcPidFile: {folder}/slapd.pid
-
-dn: cn=module{{0}},cn=config
-objectClass: olcModuleList
-cn: module{{0}}
-olcModulePath: {MODULE_DIR}
-olcModuleLoad: back_mdb
-olcModuleLoad: memberof
-olcModuleLoad: refint
-
-dn: cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: schema
-
-{schemas}
-{ours}
-
-dn: olcDatabase={{-1}}frontend,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcFrontendConfig
-olcDatabase: {{-1}}frontend
-
-dn: olcDatabase={{0}}config,cn=config
-objectClass: olcDatabaseConfig
-olcDatabase: {{0}}config
-olcAccess: {{0}}to * by * none
-
-dn: olcDatabase={{1}}mdb,cn=config
-objectClass: olcDatabaseConfig
-objectClass: olcMdbConfig
-olcDatabase: {{1}}mdb
-olcSuffix: {BASE_DN}
-olcRootDN: {ADMIN_DN}
-olcRootPW: {admin_hash}
-olcDbDirectory: {folder}/data
-olcDbIndex: objectClass eq
-olcDbIndex: uid eq
-olcDbIndex: member eq
-olcAccess: {{0}}to attrs=userPassword by dn.exact="{MANAGER_DN}" write by self write by anonymous auth by * none
-olcAccess: {{1}}to attrs=mlplatformTotpSecret by dn.exact="{MANAGER_DN}" write by dn.exact="{HUB_DN}" read by * none
-olcAccess: {{2}}to * by dn.exact="{MANAGER_DN}" write by users read by * none
-
-dn: olcOverlay={{0}}memberof,olcDatabase={{1}}mdb,cn=config
-objectClass: olcOverlayConfig
-objectClass: olcMemberOf
-olcOverlay: {{0}}memberof
-olcMemberOfRefInt: TRUE
-olcMemberOfGroupOC: groupOfNames
-
-dn: olcOverlay={{1}}refint,olcDatabase={{1}}mdb,cn=config
-objectClass: olcOverlayConfig
-objectClass: olcRefintConfig
-olcOverlay: {{1}}refint
-olcRefintAttribute: member
-"""
 
 
 def _base_ldif(manager_hash: str, hub_hash: str) -> str:
@@ -169,9 +92,11 @@ def start_slapd(folder: Path) -> tuple[subprocess.Popen[bytes], LdapServer]:
     (folder / "slapd.d").mkdir(parents=True)
     (folder / "data").mkdir()
     config = folder / "config.ldif"
-    config.write_text(_config_ldif(folder, _hash(passwords["admin"])))
+    config.write_text(config_ldif(folder, hash_password(passwords["admin"]), tls=None))
     base = folder / "base.ldif"
-    base.write_text(_base_ldif(_hash(passwords["manager"]), _hash(passwords["hub"])))
+    base.write_text(
+        _base_ldif(hash_password(passwords["manager"]), hash_password(passwords["hub"]))
+    )
     slapadd = shutil.which("slapadd", path="/usr/sbin:/usr/bin:/sbin") or "slapadd"
     for args in (["-n0", "-l", str(config)], ["-n1", "-l", str(base)]):
         subprocess.run(

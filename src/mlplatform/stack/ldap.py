@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 from mlplatform.errors import PlatformError
@@ -29,23 +30,13 @@ MODULE_DIR = Path("/usr/lib/ldap")
 SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 DEMO_USER = "demo"
 
-# deploy/ldap/mlplatform-schema.ldif: what the platform needs on a plain OpenLDAP server.
-PLATFORM_SCHEMA = """dn: cn=mlplatform,cn=schema,cn=config
-objectClass: olcSchemaConfig
-cn: mlplatform
-olcAttributeTypes: ( 2.16.840.1.113730.3.1.610 NAME 'nsAccountLock'
-  DESC 'Operational attribute for Account Inactivation'
-  EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
-olcAttributeTypes: ( 1.3.6.1.4.1.55555.1.1.1 NAME 'mlplatformTotpSecret'
-  DESC 'Base32 TOTP secret; readable by the hub bind account only'
-  EQUALITY caseExactMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
-olcObjectClasses: ( 1.3.6.1.4.1.55555.1.2.1 NAME 'nsAccount'
-  DESC 'An account that can be locked (389-DS compatible)'
-  SUP top AUXILIARY MAY ( nsAccountLock ) )
-olcObjectClasses: ( 1.3.6.1.4.1.55555.1.2.2 NAME 'mlplatformTotpUser'
-  DESC 'A user with an enrolled TOTP second factor'
-  SUP top AUXILIARY MAY ( mlplatformTotpSecret ) )
-"""
+
+def platform_schema() -> str:
+    """What the platform needs on a plain OpenLDAP server (nsAccountLock, the TOTP attribute).
+
+    One file, shipped in the package; deploy/ldap/mlplatform-schema.ldif links to it."""
+    text = (resources.files("mlplatform.stack") / "mlplatform-schema.ldif").read_text()
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#")) + "\n"
 
 
 def binary(name: str) -> str | None:
@@ -71,7 +62,7 @@ def passwords(secrets_dir: Path) -> dict[str, str]:
     }
 
 
-def _hash(password: str) -> str:
+def hash_password(password: str) -> str:
     command = [binary("slappasswd") or "slappasswd", "-s", password]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
 
@@ -86,16 +77,21 @@ def _schema_ldif(name: str) -> str:
     return text
 
 
-def _config_ldif(folder: Path, admin_hash: str, tls: TlsFiles) -> str:
+def config_ldif(folder: Path, admin_hash: str, tls: TlsFiles | None) -> str:
+    """cn=config for one server; with `tls`, slapd can also serve ldaps:// with those files."""
     schemas = "\n".join(_schema_ldif(n) for n in ("core", "cosine", "nis", "inetorgperson"))
+    tls_lines = (
+        f"olcTLSCACertificateFile: {tls.ca_cert}\n"
+        f"olcTLSCertificateFile: {tls.cert}\n"
+        f"olcTLSCertificateKeyFile: {tls.key}\n"
+        if tls
+        else ""
+    )
     return f"""dn: cn=config
 objectClass: olcGlobal
 cn: config
 olcPidFile: {folder}/slapd.pid
-olcTLSCACertificateFile: {tls.ca_cert}
-olcTLSCertificateFile: {tls.cert}
-olcTLSCertificateKeyFile: {tls.key}
-
+{tls_lines}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}
@@ -109,7 +105,7 @@ objectClass: olcSchemaConfig
 cn: schema
 
 {schemas}
-{PLATFORM_SCHEMA}
+{platform_schema()}
 dn: olcDatabase={{-1}}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
@@ -174,9 +170,9 @@ def _initialise(folder: Path, secrets: dict[str, str], tls: TlsFiles, log: Path)
     (folder / "slapd.d").mkdir(parents=True)
     (folder / "data").mkdir(exist_ok=True)
     config = folder / "config.ldif"
-    config.write_text(_config_ldif(folder, _hash(secrets["admin"]), tls))
+    config.write_text(config_ldif(folder, hash_password(secrets["admin"]), tls))
     base = folder / "base.ldif"
-    base.write_text(_base_ldif(_hash(secrets["manager"]), _hash(secrets["hub"])))
+    base.write_text(_base_ldif(hash_password(secrets["manager"]), hash_password(secrets["hub"])))
     slapadd = binary("slapadd") or "slapadd"
     for args in (["-n0", "-l", str(config)], ["-n1", "-l", str(base)]):
         done = subprocess.run(
