@@ -84,43 +84,14 @@ def _free_port() -> int:
 
 
 def _write_self_signed_cert(data_dir: Path) -> None:
-    """server.crt/server.key (PostgreSQL's default names) in the data dir, for 127.0.0.1."""
-    import datetime
-    import ipaddress
+    """server.crt/server.key (PostgreSQL's default names) in the data dir, for 127.0.0.1,
+    signed by a CA made the way `mlplatform stack` makes its own."""
+    from mlplatform.stack.tls import ensure_tls
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    pem_key = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    for filename, content in (
-        ("server.crt", cert.public_bytes(serialization.Encoding.PEM)),
-        ("server.key", pem_key),
-    ):
+    tls = ensure_tls(data_dir.parent / "tls")
+    for filename, source in (("server.crt", tls.cert), ("server.key", tls.key)):
         path = data_dir / filename
-        path.write_bytes(content)
+        path.write_bytes(source.read_bytes())
         path.chmod(0o600)  # the server refuses a key others can read
         if _as_root():
             shutil.chown(path, user=SUPERUSER, group=SUPERUSER)
