@@ -14,14 +14,13 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
 from mlplatform.stack.ldap import GROUPS_BASE, HUB_DN
-from mlplatform.stack.process import stop_pid, wait_until
+from mlplatform.stack.process import launch, stop_pid
 
 CONFIG_PY = """# Written by `mlplatform stack up`: the platform's configurer reads jupyterhub.yaml.
 import os
@@ -120,16 +119,6 @@ def start(
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     }
     log = folder / "jupyterhub.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(config_py)],
-            cwd=folder,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{ports['public']}"
 
     def ready() -> bool:
@@ -138,12 +127,12 @@ def start(
         reply = httpx.get(f"{url}/hub/api/", timeout=2)
         return reply.status_code == 200
 
-    try:
-        wait_until(ready, "jupyterhub", log, timeout, alive=lambda: proc.poll() is None)
-    except BaseException:
-        stop(proc.pid, state)
-        raise
-    return proc.pid, url
+    command = [sys.executable, "-m", "jupyterhub", "-f", str(config_py)]
+    pid = launch(
+        command, "jupyterhub", log, ready, timeout, env=env, cwd=folder,
+        stop=lambda pid: stop(pid, state),
+    )  # fmt: skip
+    return pid, url
 
 
 def stop(pid: int, state: Path) -> None:

@@ -17,7 +17,12 @@ from importlib import resources
 from pathlib import Path
 
 from mlplatform.errors import PlatformError
-from mlplatform.stack.process import INSTALL_HINT, port_answers, secret_file, stop_pid, wait_until
+from mlplatform.stack.process import (
+    INSTALL_HINT,
+    launch,
+    port_answers,
+    secret_file,
+)
 from mlplatform.stack.tls import TlsFiles
 
 BASE_DN = "dc=dataplatform,dc=local"
@@ -195,21 +200,16 @@ def start(
     if not (folder / "slapd.d").is_dir():
         _initialise(folder, secrets, tls, log)
     url = f"ldaps://127.0.0.1:{port}"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [binary("slapd") or "slapd", "-d", "0", "-F", str(folder / "slapd.d"), "-h", url + "/"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        wait_until(lambda: port_answers(port), "ldap (slapd)", log, timeout,
-                   alive=lambda: proc.poll() is None)  # fmt: skip
-    except BaseException:
-        stop_pid(proc.pid)
-        raise
-    return proc.pid, url
+    command = [
+        binary("slapd") or "slapd",
+        "-d",
+        "0",
+        "-F",
+        str(folder / "slapd.d"),
+        "-h",
+        url + "/",
+    ]
+    return launch(command, "ldap (slapd)", log, lambda: port_answers(port), timeout), url
 
 
 def seed(url: str, ca_cert: Path, manager_password: str, home_root: str) -> str | None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import urllib.request
 from pathlib import Path
 
 from mlplatform.stack.postgres import DATABASE, ROLE
-from mlplatform.stack.process import stop_pid, wait_until
+from mlplatform.stack.process import launch
 
 COMMAND = "metadata_service"
 
@@ -41,24 +40,10 @@ def start(
         "MF_METADATA_HOST": "127.0.0.1",
         "MF_METADATA_PORT": str(port),
     }
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [command() or COMMAND],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
         with urllib.request.urlopen(url + "/ping", timeout=2) as reply:
             return bool(reply.status == 200)
 
-    try:
-        wait_until(ready, "metadata service", log, timeout, alive=lambda: proc.poll() is None)
-    except BaseException:
-        stop_pid(proc.pid)
-        raise
-    return proc.pid, url
+    return launch([command() or COMMAND], "metadata service", log, ready, timeout, env=env), url

@@ -7,6 +7,7 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,6 +95,40 @@ def wait_until(
                 return
         time.sleep(0.2)
     raise ServiceError(f"{service} was not ready after {timeout:.0f} s", f"see its log: {log}")
+
+
+def launch(
+    command: list[str],
+    service: str,
+    log: Path,
+    ready: Callable[[], bool],
+    timeout: float,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    stop: Callable[[int], None] | None = None,
+) -> int:
+    """Start `command` in its own session, output appended to `log`, and wait until `ready`.
+
+    Its own session, so `down` can stop it and its children by PID after this process is gone.
+    If it dies or is not ready in time, it is stopped (by `stop`, default `stop_pid`) and one
+    line names the service and its log."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        wait_until(ready, service, log, timeout, alive=lambda: proc.poll() is None)
+    except BaseException:
+        (stop or stop_pid)(proc.pid)
+        raise
+    return proc.pid
 
 
 def secret_file(path: Path) -> str:

@@ -8,13 +8,12 @@ standard endpoint settings (`AWS_ENDPOINT_URL`) and Metaflow's `METAFLOW_S3_ENDP
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 from mlplatform.errors import PlatformError
-from mlplatform.stack.process import stop_pid, wait_until
+from mlplatform.stack.process import launch
 
 BUCKET = "metaflow-artifacts-stack"
 REGION = "us-east-1"
@@ -40,26 +39,14 @@ def start(folder: Path, port: int, timeout: float) -> tuple[int, str]:
         )
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "moto.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
         with urllib.request.urlopen(url + "/moto-api/", timeout=2) as reply:
             return bool(reply.status == 200)
 
-    try:
-        wait_until(ready, "s3 (moto)", log, timeout, alive=lambda: proc.poll() is None)
-    except BaseException:
-        stop_pid(proc.pid)
-        raise
-    return proc.pid, url
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    return launch(command, "s3 (moto)", log, ready, timeout), url
 
 
 def create_bucket(endpoint: str, bucket: str = BUCKET) -> None:
