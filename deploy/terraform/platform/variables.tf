@@ -106,6 +106,12 @@ variable "database_read_replica" {
   default     = false
 }
 
+variable "batch_instance_types" {
+  type        = list(string)
+  description = "Instance types of the Batch compute environment. The brief's c5.large has 4 GiB, of which ECS leaves jobs about 3.7: a step asking for Metaflow's default 4096 MB would wait in RUNNABLE forever, so c5.xlarge (8 GiB) is there for those steps."
+  default     = ["c5.large", "c5.xlarge"]
+}
+
 variable "batch_desired_vcpus" {
   type        = number
   description = "vCPUs the Batch compute environment keeps warm."
