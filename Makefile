@@ -34,7 +34,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 # System packages the tests start or drive as real programs, each installed only when missing:
 # OpenLDAP (slapd, without a system instance: the tests build their own directory in a temp
 # folder) and its tools, PostgreSQL (the tests run a throwaway cluster with initdb), and
-# Debian's chromium (the dashboard test; Playwright's own browser download does not work here).
+# Debian's chromium (the dashboard test and the docs' diagrams; Playwright's and puppeteer's own
+# browser downloads do not work here).
 SYSTEM_STAMP := $(VENV)/.system-packages
 $(SYSTEM_STAMP): $(BIN)/python
 	@missing=""; \
@@ -50,12 +51,14 @@ $(SYSTEM_STAMP): $(BIN)/python
 	fi
 	@touch $@
 
-# JupyterHub's proxy (configurable-http-proxy) comes from npm, pinned by package-lock.json.
+# From npm, pinned by package-lock.json: JupyterHub's proxy (configurable-http-proxy) and
+# mermaid-cli, which renders the docs' diagrams. mermaid-cli drives Debian's chromium
+# (SYSTEM_STAMP): puppeteer's own browser download does not work here, so it is skipped.
 NODE_STAMP := node_modules/.installed
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "installing nodejs and npm"; \
 	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
-	npm ci --no-fund --no-audit --loglevel=error
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-fund --no-audit --loglevel=error
 	@touch $@
 
 demo: $(STAMP)

@@ -86,8 +86,9 @@ def check(as_json: AsJson = False) -> None:
             f" for {', '.join(result.endpoints) or 'no configured endpoint'}."
         )
         for alert in result.alerts:
+            # No markup: "[<alert id>]" would be read as a Rich style tag and vanish.
             out.print(f"  {alert.state:8} {alert.severity:8} {alert.summary}  [{alert.id}]",
-                      highlight=False)  # fmt: skip
+                      highlight=False, markup=False)  # fmt: skip
         out.print(f"delivery: {delivery.summary()}", highlight=False)
     if not result.endpoints and result.alerts:
         raise PlatformError(

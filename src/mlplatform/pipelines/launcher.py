@@ -121,7 +121,7 @@ def check_target(on: Target) -> None:
             f"--on {on} needs the Metaflow datastore on S3, but the active Metaflow profile "
             "uses the local one",
             "set METAFLOW_DEFAULT_DATASTORE=s3 and METAFLOW_DATASTORE_SYSROOT_S3 (or import the "
-            "Terraform profile); see README 'The same spec on AWS Batch'",
+            "Terraform profile); see docs/templates.md, 'The same spec on AWS Batch'",
         )
     if on == "batch" and not mf.BATCH_JOB_QUEUE:
         raise PlatformError(

@@ -721,7 +721,7 @@ def _spec_error(
     loc = [p for p in first["loc"] if not str(p).startswith("function-after")]
     field = ".".join(str(p) for p in loc) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
-    hint = "see the spec reference in README.md"
+    hint = "see `mlplatform spec reference` or docs/templates.md"
     if first["type"] == "extra_forbidden":
         valid = allowed_keys(model, loc[:-1])
         near = difflib.get_close_matches(str(loc[-1]), valid, n=1)
