@@ -1,12 +1,12 @@
 """Doc-tests: run a page's shell blocks the way a reader would, and compare what they print.
 
 A page's ```` ```bash ```` blocks run in order as one reader session: the same working folder,
-and the folder (`cd`) and shell variables carry over from one block to the next, as they would in
-the reader's terminal. A block with ```` ```bash skip="why" ```` is not run; the reason is counted and shown.
-A block marked ```` ```bash finally ```` (stopping a server the page started) runs even after
-an earlier block failed. A ```` ```text ```` block right after a runnable block is its expected
-output, compared as Python's doctest does with ELLIPSIS and NORMALIZE_WHITESPACE: `...` stands
-for what varies.
+and the folder (`cd`) and shell variables carry over from one block to the next, as they would
+in the reader's terminal. A block with ```` ```bash skip="why" ```` is not run; the reason is
+counted and shown. A block marked ```` ```bash finally ```` (stopping a server the page
+started) runs even after an earlier block failed. A ```` ```text ```` block right after a
+runnable block is its expected output, compared as Python's doctest does with ELLIPSIS and
+NORMALIZE_WHITESPACE: `...` stands for what varies.
 
 `python -m mlplatform.docsite.shell_blocks docs/page.md` runs one page in a temporary folder.
 """
