@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export METAFLOW_USER ?= $(if $(filter-out root,$(USER)),$(USER),mlplatform)
 export MPLBACKEND := Agg
 
-.PHONY: demo test lint typecheck bench clean help
+.PHONY: demo test lint bench clean help
 
 help:
 	@echo "make demo   - generate AppsFlyer-shaped data and run the classification template locally"
@@ -35,7 +35,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 # OpenLDAP (slapd, without a system instance: the tests build their own directory in a temp
 # folder) and its tools, PostgreSQL (the tests run a throwaway cluster with initdb), and
 # Debian's chromium (the dashboard test and the docs' diagrams; Playwright's and puppeteer's own
-# browser downloads do not work here).
+# browser downloads do not work here), and curl and jq, which the docs' shell examples use.
 SYSTEM_STAMP := $(VENV)/.system-packages
 $(SYSTEM_STAMP): $(BIN)/python
 	@missing=""; \
@@ -43,6 +43,8 @@ $(SYSTEM_STAMP): $(BIN)/python
 	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
 	  || missing="$$missing postgresql"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; \
 	  echo "slapd slapd/no_configuration boolean true" | debconf-set-selections; \

@@ -24,6 +24,8 @@ EXAMPLES = {
 }
 # The scoring project trains its own model first: this example is its training spec.
 SCORING_TRAINER = "classification"
+# The pipeline the scoring example scores with; a new project scores with its own trainer.
+EXAMPLE_TRAINER_ID = "marketing.d7_purchase"
 
 
 @dataclass
@@ -64,13 +66,19 @@ def init_project(directory: Path, template: str, project: str | None, name: str 
         files["train.yaml"] = _renamed(EXAMPLES[SCORING_TRAINER], project, trainer)
         spec = _renamed(EXAMPLES["scoring"], project, name)
         spec = re.sub(r"(?m)^(\s*model:\s*).*$", rf"\g<1>{project}.{trainer}@champion", spec)
+        spec = spec.replace(f"champion of {EXAMPLE_TRAINER_ID}", f"champion of {project}.{trainer}")
         spec = re.sub(r"(?m)^(\s*train_spec:\s*).*$", r"\g<1>train.yaml", spec)
         files["pipeline.yaml"] = spec
     else:
         files["pipeline.yaml"] = _renamed(EXAMPLES[template], project, name)
     files["prepare_data.py"] = DATA_HOOK
     files["README.md"] = README.format(
-        project=project, name=name, template=template, directory=directory.name
+        project=project,
+        name=name,
+        template=template,
+        directory=directory.name,
+        # A scoring spec has no tuning section to change.
+        change="data.source.installs=2000" if template == "scoring" else "tuning.n_candidates=2",
     )
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -142,5 +150,5 @@ mlplatform models list --pipeline {project}.{name}
   running anything.
 - `prepare_data.py`: where your data comes in. Replace `build_table`, run it, and set
   `data.source` to `{{kind: table, path: data/table.parquet}}`.
-- Try a change without editing the file: `mlplatform run pipeline.yaml -p tuning.n_candidates=2`.
+- Try a change without editing the file: `mlplatform run pipeline.yaml -p {change}`.
 """
