@@ -10,12 +10,13 @@ page started) runs even when an earlier block failed.
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from mlplatform.docsite import shell_blocks as runner
 from mlplatform.docsite.shell_blocks import output_matches, shell_blocks, start_reader
-from mlplatform.docsite.shell_blocks import run_page as shell_blocks_run_page
 from tests.conftest import REPO
 
 PAGES = sorted((REPO / "docs").glob("**/*.md"))
@@ -25,14 +26,17 @@ VENV_BIN = Path(sys.executable).parent
 
 def run_page(page: Path, root: Path) -> tuple[list[str], int]:
     """Run a page's blocks as a reader would; the problems found and how many blocks ran."""
-    results, _ = shell_blocks_run_page(page, root, REPO, VENV_BIN)
+    results, _ = runner.run_page(page, root, REPO, VENV_BIN)
     return [r.problem for r in results if r.problem], len(results)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", RUNNABLE, ids=lambda p: p.name)
-def test_page_commands_run_and_print_what_the_page_shows(page: Path, tmp_path: Path) -> None:
-    problems, ran = run_page(page, tmp_path)
+def test_page_commands_run_and_print_what_the_page_shows(page: Path) -> None:
+    # A short folder, as `python -m mlplatform.docsite.shell_blocks` uses: the CLI wraps long
+    # paths at 100 columns, and pytest's own temporary paths would wrap where the page's don't.
+    with tempfile.TemporaryDirectory(prefix="doc-test-") as root:
+        problems, ran = run_page(page, Path(root))
     assert ran > 0
     assert problems == [], "\n\n".join(problems)
 
