@@ -52,6 +52,9 @@ def test_site_builds_strict_with_details_rendered(site: Path) -> None:
     assert details, "no <details> block rendered"
     # md_in_html: the Markdown inside <details markdown> became HTML, not literal text.
     assert all("<summary>" in block for block in details)
+    # The summary's own Markdown is rendered too (mkdocs_hooks), not shown as backticks.
+    assert "<summary><code>mlplatform users add</code>" in page
+    assert "<summary>`" not in page
     assert any("<ul>" in block and "<code>" in block for block in details)
     assert "```" not in page
 
