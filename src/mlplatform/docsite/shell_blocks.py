@@ -49,8 +49,8 @@ class ShellBlock:
 
 def shell_blocks(page: Path) -> list[ShellBlock]:
     """Every `bash` block of a page, in order, each with the `text` block that follows it."""
-    blocks = fenced_blocks(page.read_text())
-    lines = page.read_text().splitlines()
+    text = page.read_text()
+    blocks, lines = fenced_blocks(text), text.splitlines()
     found = []
     for index, block in enumerate(blocks):
         if block.language != SHELL_LANGUAGE:
